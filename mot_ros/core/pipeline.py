@@ -1,0 +1,173 @@
+"""The per-frame pipeline: detect, embed, associate; plus drawing. ROS-free.
+
+The node and the offline tool both drive :class:`Pipeline`, so a frame gives
+the same tracks whichever runs it.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from .config import RELOAD_FIELDS, Config
+from .detector import YoloDetector
+from .drawing import Trails, draw_tracks
+from .embedders import Embedder, embedder_device, make_embedder
+from .tracker import DeepSortTracker, make_tracker
+from .types import Detections, FrameResult
+
+log = logging.getLogger(__name__)
+
+TIME_JUMP_BACK_SEC = 1.0
+"""A stamp this much older than the previous one resets the tracker (e.g. a looping bag)."""
+
+
+class Pipeline:
+    """Detector + embedder + tracker with one config.
+
+    Args:
+        config: The validated parameters.
+        detector: Optional pre-built detector (e.g. shared, or None to build from ``config.model``).
+        load_detector: False for runs that bring their own detections (public MOT detections).
+
+    Raises:
+        ModelError: When the model, device or embedder cannot be loaded.
+        ValueError: When ``classes`` names a class the model does not have.
+    """
+
+    def __init__(self, config: Config, detector: Optional[YoloDetector] = None, load_detector: bool = True) -> None:
+        self.config = config
+        self._lock = threading.RLock()
+        self.detector: Optional[YoloDetector] = detector
+        if self.detector is None and load_detector:
+            self.detector = YoloDetector(config.model, config.device, config.half)
+        self.device = self.detector.device if self.detector is not None else "cpu"
+        self.names: Dict[int, str] = dict(self.detector.names) if self.detector is not None else {}
+        self._class_idx = self.detector.class_indices(config.classes) if self.detector is not None else None
+        self.embedder: Embedder = make_embedder(config.embedder, embedder_device(self.device, config.embedder_gpu),
+                                                config.embedder_model, config.embedder_size, config.half)
+        self.tracker: DeepSortTracker = make_tracker(config)
+        self.trails = Trails(config.trail_length)
+        self._last_stamp: Optional[float] = None
+        self.frames = 0
+        self.resets = 0
+
+    # -- configuration --------------------------------------------------------
+    def apply_config(self, new: Config) -> None:
+        """Switch to ``new``; reloads the model or embedder only when their fields changed.
+
+        New components are built before anything is swapped, so a failed reload
+        leaves the pipeline exactly as it was.
+
+        Raises:
+            ModelError, ValueError: The change was refused; nothing changed.
+        """
+        old = self.config
+        changed = {k for k in RELOAD_FIELDS | {"classes"} if getattr(old, k) != getattr(new, k)}
+        detector = self.detector
+        if detector is not None and changed & {"model", "device", "half"}:
+            detector = YoloDetector(new.model, new.device, new.half)
+        class_idx = detector.class_indices(new.classes) if detector is not None else None
+        embedder = self.embedder
+        device = detector.device if detector is not None else "cpu"
+        if changed & {"embedder", "embedder_model", "embedder_gpu", "embedder_size", "device", "half"}:
+            embedder = make_embedder(new.embedder, embedder_device(device, new.embedder_gpu), new.embedder_model,
+                                     new.embedder_size, new.half)
+        tracker = make_tracker(new) if "tracker" in changed else self.tracker
+        with self._lock:
+            if detector is not self.detector and self.detector is not None:
+                self.detector.close()
+            if embedder is not self.embedder:
+                self.embedder.close()
+            self.detector, self.embedder, self.tracker = detector, embedder, tracker
+            self.device = device
+            self.names = dict(detector.names) if detector is not None else self.names
+            self._class_idx = class_idx
+            self.tracker.apply_config(new)
+            self.trails.length = new.trail_length
+            self.config = new
+
+    def reset(self) -> None:
+        """Drop all tracks and trails (IDs keep counting up)."""
+        with self._lock:
+            self.tracker.reset()
+            self.trails.clear()
+            self._last_stamp = None
+
+    def close(self) -> None:
+        """Release the models."""
+        with self._lock:
+            if self.detector is not None:
+                self.detector.close()
+            self.embedder.close()
+
+    # -- per frame --------------------------------------------------------------
+    def detect(self, frame: np.ndarray) -> Detections:
+        """Run the detector with the current thresholds."""
+        if self.detector is None:
+            raise ValueError("detect: this pipeline was built without a detector; pass detections to process()")
+        c = self.config
+        return self.detector.detect(frame, c.imgsz, c.conf_threshold, c.iou_threshold, c.max_det, self._class_idx)
+
+    def process(self, frame: np.ndarray, stamp: Optional[float] = None,
+                detections: Optional[Detections] = None) -> FrameResult:
+        """Track one BGR frame.
+
+        Args:
+            frame: (H, W, 3) uint8 BGR image.
+            stamp: Capture time in seconds, or None/0 when unknown. A stamp more
+                than ``TIME_JUMP_BACK_SEC`` older than the last resets the tracker.
+            detections: Use these instead of running the detector.
+        """
+        if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+            raise ValueError(f"frame: expected an (H, W, 3) uint8 BGR image, got shape {frame.shape} "
+                             f"dtype {frame.dtype}")
+        with self._lock:
+            reset = False
+            if stamp:
+                if self._last_stamp is not None and stamp < self._last_stamp - TIME_JUMP_BACK_SEC:
+                    log.warning("time jumped back %.3f s (%.3f -> %.3f); resetting the tracker",
+                                self._last_stamp - stamp, self._last_stamp, stamp)
+                    self.tracker.reset()
+                    self.trails.clear()
+                    self.resets += 1
+                    reset = True
+                if reset or self._last_stamp is None:
+                    self._last_stamp = stamp
+                else:  # small reorderings are tracked normally; only big jumps back reset
+                    self._last_stamp = max(stamp, self._last_stamp)
+            timings: Dict[str, float] = {}
+            t0 = time.perf_counter()
+            if detections is None:
+                detections = self.detect(frame)
+            elif self._class_idx is not None:
+                detections = detections.subset(np.isin(detections.classes, self._class_idx))
+            t1 = time.perf_counter()
+            feats = self.embedder.embed(frame, detections.xyxy)
+            t2 = time.perf_counter()
+            tracks = self.tracker.update(detections, feats)
+            t3 = time.perf_counter()
+            self.trails.update(tracks)
+            self.frames += 1
+            timings.update(detect=(t1 - t0) * 1e3, embed=(t2 - t1) * 1e3, associate=(t3 - t2) * 1e3)
+            return FrameResult(tracks, detections, timings, reset)
+
+    def annotate(self, frame: np.ndarray, result: FrameResult) -> np.ndarray:
+        """Draw ``result`` on a copy of ``frame``."""
+        c = self.config
+        return draw_tracks(frame, result.tracks, self.names, self.trails if c.draw_trails else None,
+                           c.draw_confidence, c.line_thickness, c.font_scale)
+
+    def class_map(self) -> Dict[int, str]:
+        """Class index to name for the classes in use (all when ``classes`` is empty)."""
+        if self._class_idx is None:
+            return dict(self.names)
+        return {i: self.names[i] for i in self._class_idx}
+
+
+def unique_ids(results: List[FrameResult]) -> int:
+    """Number of distinct track IDs in ``results``."""
+    return len({t.track_id for r in results for t in r.tracks})

@@ -1,0 +1,92 @@
+"""Shared fixtures: ROS isolation, the shapes model, and spinning nodes over real DDS."""
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Iterator, List
+
+import pytest
+
+# Isolate every test session on its own DDS domain, on this host only, before rclpy loads.
+os.environ.setdefault("ROS_DOMAIN_ID", str(random.Random(os.getpid()).randint(1, 200)))
+os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+os.environ.setdefault("YOLO_OFFLINE", "1")
+os.environ.setdefault("RCUTILS_LOGGING_BUFFERED_STREAM", "0")
+
+REPO = Path(__file__).resolve().parents[1]
+SHAPES_MODEL = REPO / "models" / "shapes_yolov8n.pt"
+SHARED_DATA = (REPO.parent / "shared" / "data").resolve()
+COCO_MODEL = SHARED_DATA / "models" / "yolov8n_coco_int8.onnx"
+OSNET_MODEL = SHARED_DATA / "models" / "osnet_x0_25_msmt17.onnx"
+
+needs_shared = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data is absent")
+
+
+@pytest.fixture(scope="session")
+def shapes_model() -> str:
+    """Path of the committed synthetic-shapes detector."""
+    if not SHAPES_MODEL.is_file():
+        pytest.fail(f"{SHAPES_MODEL} is missing; run scripts/train_shapes_detector.py")
+    return str(SHAPES_MODEL)
+
+
+@pytest.fixture(scope="module")
+def ros() -> Iterator[None]:
+    """rclpy initialised for the module, shut down afterwards."""
+    import rclpy
+
+    rclpy.init()
+    try:
+        yield
+    finally:
+        rclpy.try_shutdown()
+
+
+class Spinner:
+    """A MultiThreadedExecutor spinning nodes in a background thread."""
+
+    def __init__(self) -> None:
+        from rclpy.executors import MultiThreadedExecutor
+
+        self.executor = MultiThreadedExecutor(num_threads=4)
+        self._thread = threading.Thread(target=self._spin, daemon=True)
+        self._thread.start()
+
+    def _spin(self) -> None:
+        try:
+            self.executor.spin()
+        except Exception:  # executor shut down while spinning
+            pass
+
+    def add(self, node):  # type: ignore[no-untyped-def]
+        self.executor.add_node(node)
+        return node
+
+    def remove(self, node) -> None:  # type: ignore[no-untyped-def]
+        self.executor.remove_node(node)
+
+    def stop(self) -> None:
+        self.executor.shutdown(timeout_sec=5.0)
+        self._thread.join(timeout=10.0)
+
+
+@pytest.fixture
+def spinner(ros: None) -> Iterator[Spinner]:
+    s = Spinner()
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+def wait_for(pred: Callable[[], bool], timeout: float = 10.0, period: float = 0.02) -> bool:
+    """Poll ``pred`` until true or ``timeout`` seconds pass."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(period)
+    return bool(pred())
