@@ -62,6 +62,8 @@ def decode_raw(width: int, height: int, encoding: str, step: int, data: Buffer,
     if layout is None:
         raise FrameError(f"unsupported encoding {encoding!r}; expected one of {list(SUPPORTED_ENCODINGS)}")
     channels, dtype = layout
+    if channels == 2 and width % 2:
+        raise FrameError(f"{encoding} packs two pixels per 4 bytes; expected an even width, got {width}")
     row_bytes = width * channels * dtype.itemsize
     if step < row_bytes:
         raise FrameError(f"step {step} is shorter than one row of {width} {encoding} pixels "

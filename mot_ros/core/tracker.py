@@ -11,6 +11,7 @@ import logging
 from typing import List, Protocol
 
 import numpy as np
+from deep_sort_realtime.deep_sort.track import TrackState
 
 from .config import Config
 from .types import Detections, TrackedObject
@@ -91,6 +92,11 @@ class DeepSortTracker:
         self._t.update(dets)
         out: List[TrackedObject] = []
         for tr in self._t.tracks:
+            if tr.is_tentative() and tr.hits >= tr._n_init:
+                # deep_sort checks n_init only on the next hit; n_init=1 means "publish at once"
+                tr.state = TrackState.Confirmed
+                self._t.metric.samples.setdefault(tr.track_id, []).extend(tr.features)
+                tr.features = tr.features[-1:]
             if not tr.is_confirmed():
                 continue
             matched = tr.time_since_update == 0

@@ -1,0 +1,70 @@
+"""Launch mot_ros's tracker_node next to a camera driver.
+
+Example:
+    ros2 launch mot_ros tracker.launch.py image_topic:=/camera/image_raw \
+        model:=/opt/models/yolov8n.pt device:=cuda
+
+Nothing here evaluates argument strings or installs anything: arguments are
+passed through as parameter values and remappings only.
+"""
+import os
+
+from ament_index_python.packages import get_package_share_directory
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, OpaqueFunction, SetEnvironmentVariable
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import Node
+
+PACKAGE = "mot_ros"
+
+
+def _tracker(context, *args, **kwargs):
+    """Build the node; optional arguments override the params file only when given."""
+    get = lambda name: LaunchConfiguration(name).perform(context)  # noqa: E731
+    overrides = {
+        "use_sim_time": get("use_sim_time").lower() == "true",
+        "compressed": get("compressed").lower() == "true",
+    }
+    for name in ("model", "device"):
+        if get(name):
+            overrides[name] = get(name)
+    image_topic = get("image_topic")
+    remappings = [("image", image_topic), ("image/compressed", image_topic.rstrip("/") + "/compressed")]
+    return [Node(
+        package=PACKAGE,
+        executable="tracker_node",
+        name=get("node_name"),
+        namespace=get("namespace"),
+        parameters=[get("params_file"), overrides],
+        remappings=remappings,
+        output="screen",
+        emulate_tty=True,
+    )]
+
+
+def generate_launch_description() -> LaunchDescription:
+    share = get_package_share_directory(PACKAGE)
+    return LaunchDescription([
+        DeclareLaunchArgument("namespace", default_value="",
+                              description="Namespace of the tracker node and its relative topics."),
+        DeclareLaunchArgument("node_name", default_value="tracker_node", description="Name of the tracker node."),
+        DeclareLaunchArgument("params_file", default_value=os.path.join(share, "config", "tracker.yaml"),
+                              description="ROS 2 params file (see config/tracker.yaml, traffic.yaml, people.yaml)."),
+        DeclareLaunchArgument("image_topic", default_value="/camera/image_raw",
+                              description="Camera topic to track (sensor_msgs/Image). With compressed:=true the "
+                                          "node subscribes to <image_topic>/compressed."),
+        DeclareLaunchArgument("model", default_value="",
+                              description="Detector weights (.pt/.onnx/.engine); empty keeps the params file's."),
+        DeclareLaunchArgument("device", default_value="", choices=["", "auto", "cpu", "cuda", "cuda:0", "cuda:1"],
+                              description="Inference device; empty keeps the params file's (default auto)."),
+        DeclareLaunchArgument("compressed", default_value="false", choices=["true", "false"],
+                              description="Subscribe to sensor_msgs/CompressedImage (jpeg/png) instead of Image."),
+        DeclareLaunchArgument("use_sim_time", default_value="false", choices=["true", "false"],
+                              description="Use /clock, e.g. when replaying a rosbag."),
+        DeclareLaunchArgument("fastdds_profile", default_value=os.path.join(share, "config",
+                                                                             "fastdds_large_images.xml"),
+                              description="Fast DDS profile for large images, applied to every process this "
+                                          "launch starts; empty to keep your own."),
+        SetEnvironmentVariable("FASTRTPS_DEFAULT_PROFILES_FILE", LaunchConfiguration("fastdds_profile")),
+        OpaqueFunction(function=_tracker),
+    ])

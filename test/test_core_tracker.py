@@ -1,0 +1,131 @@
+"""DeepSORT adapter and drawing on synthetic boxes (no detector, no ROS)."""
+from __future__ import annotations
+
+from typing import Dict, List, Tuple
+
+import numpy as np
+import pytest
+
+from mot_ros.core.config import Config
+from mot_ros.core.drawing import Trails, draw_tracks, id_color, label_text
+from mot_ros.core.tracker import DeepSortTracker
+from mot_ros.core.types import Detections, TrackedObject
+
+RNG = np.random.default_rng(3)
+APPEAR = {k: v / np.linalg.norm(v) for k, v in enumerate(RNG.normal(size=(4, 32)).astype(np.float32))}
+
+
+def step(tracker: DeepSortTracker, boxes: Dict[int, Tuple[float, float, float, float]]) -> List[TrackedObject]:
+    keys = sorted(boxes)
+    det = Detections(np.array([boxes[k] for k in keys], np.float32).reshape(-1, 4), np.full(len(keys), 0.9),
+                     np.array(keys) % 3)
+    emb = np.array([APPEAR[k] for k in keys], np.float32).reshape(len(keys), 32)
+    return tracker.update(det, emb)
+
+
+def moving(k: int, t: int) -> Tuple[float, float, float, float]:
+    x = 50 + 6 * t if k == 0 else 500 - 6 * t
+    y = 200 + (8 if k == 1 else 0)
+    return (x, y, x + 60, y + 60)
+
+
+def test_ids_persist_and_cross() -> None:
+    tr = DeepSortTracker(Config())
+    ids: Dict[int, set] = {0: set(), 1: set()}
+    for t in range(70):
+        out = step(tr, {0: moving(0, t), 1: moving(1, t)})
+        for o in out:
+            k = 0 if abs((o.xyxy[0]) - moving(0, t)[0]) < 1 else 1
+            ids[k].add(o.track_id)
+        if t >= 2:
+            assert len(out) == 2  # confirmed after n_init=3 frames
+    assert len(ids[0]) == 1 and len(ids[1]) == 1 and ids[0] != ids[1]
+
+
+def test_id_survives_occlusion_shorter_than_max_age() -> None:
+    tr = DeepSortTracker(Config(max_age=30))
+    first = None
+    for t in range(40):
+        visible = not (15 <= t < 30)  # 15 frames hidden
+        out = step(tr, {0: moving(0, t)} if visible else {})
+        if t == 10:
+            first = out[0].track_id
+        if t >= 31:
+            assert [o.track_id for o in out] == [first]
+
+
+def test_track_dies_after_max_age_and_ids_keep_counting() -> None:
+    tr = DeepSortTracker(Config(max_age=5, n_init=1))
+    a = step(tr, {0: moving(0, 0)})[0].track_id
+    for _ in range(8):
+        step(tr, {})
+    assert tr.num_tracks == 0
+    b = step(tr, {0: moving(0, 0)})[0].track_id
+    assert b > a
+    tr.reset()
+    c = step(tr, {0: moving(0, 0)})[0].track_id
+    assert c > b  # reset never reuses IDs
+
+
+def test_each_tracker_owns_its_ids() -> None:
+    t1, t2 = DeepSortTracker(Config(n_init=1)), DeepSortTracker(Config(n_init=1))
+    assert step(t1, {0: moving(0, 0)})[0].track_id == step(t2, {0: moving(0, 0)})[0].track_id == 1
+
+
+def test_coasting_and_box_source() -> None:
+    tr = DeepSortTracker(Config(n_init=1, publish_coasting=True))
+    for t in range(5):
+        out = step(tr, {0: moving(0, t)})
+    assert out[0].matched and out[0].xyxy == pytest.approx(moving(0, 4))
+    out = step(tr, {})
+    assert len(out) == 1 and not out[0].matched and out[0].score == pytest.approx(0.9)
+    tr2 = DeepSortTracker(Config(n_init=1, publish_coasting=False))
+    step(tr2, {0: moving(0, 0)})
+    assert step(tr2, {}) == []
+    tr3 = DeepSortTracker(Config(n_init=1, box_source="kalman"))
+    for t in range(3):
+        out = step(tr3, {0: moving(0, t)})
+    assert out[0].xyxy != pytest.approx(moving(0, 2), abs=1e-3)  # smoothed estimate
+    assert out[0].xyxy == pytest.approx(moving(0, 2), abs=8)
+
+
+def test_live_gate_changes_apply() -> None:
+    tr = DeepSortTracker(Config())
+    tr.apply_config(Config(max_age=7, n_init=2, max_cosine_distance=0.5, nn_budget=10))
+    assert (tr._t.max_age, tr._t.n_init, tr._t.metric.matching_threshold, tr._t.metric.budget) == (7, 2, 0.5, 10)
+
+
+def test_mismatched_embeddings_rejected() -> None:
+    tr = DeepSortTracker(Config())
+    with pytest.raises(ValueError, match="one embedding per detection"):
+        tr.update(Detections(np.zeros((2, 4)), np.ones(2), np.zeros(2)), np.zeros((1, 8), np.float32))
+
+
+def test_degenerate_boxes_are_ignored() -> None:
+    tr = DeepSortTracker(Config(n_init=1))
+    det = Detections(np.array([[10, 10, 10, 50], [0, 0, 40, 40]], np.float32), np.ones(2), np.zeros(2))
+    out = tr.update(det, np.stack([APPEAR[0], APPEAR[1]]))
+    assert len(out) == 1 and out[0].xyxy == pytest.approx((0, 0, 40, 40))
+
+
+def test_colors_and_drawing() -> None:
+    assert id_color(5) == id_color(5)
+    assert len({id_color(i) for i in range(1, 50)}) == 49
+    img = np.full((120, 160, 3), 128, np.uint8)
+    tracks = [TrackedObject(3, 0, 0.91, (10, 20, 60, 80)), TrackedObject(4, 7, 0.5, (100, 0, 170, 50), matched=False)]
+    trails = Trails(5)
+    for _ in range(3):
+        trails.update(tracks)
+    out = draw_tracks(img, tracks, {0: "person"}, trails)
+    assert out.shape == img.shape and not np.array_equal(out, img) and np.array_equal(img, np.full_like(img, 128))
+    assert tuple(int(v) for v in out[50, 10]) == id_color(3)  # box edge in the ID's colour
+    assert label_text(tracks[0], {0: "person"}) == "person #3 0.91"
+    assert label_text(tracks[1], {0: "person"}, show_score=False) == "7 #4"
+
+
+def test_trails_are_bounded() -> None:
+    trails = Trails(4)
+    for i in range(100):
+        trails.update([TrackedObject(i, 0, 1.0, (0, 0, 1, 1))])
+    assert len(trails) <= 6
+    assert len(trails.points(99)) == 1
