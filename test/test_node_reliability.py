@@ -1,0 +1,156 @@
+"""The node under hostile input over real DDS: fuzzed frames, failing stages, security of parameters."""
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from rclpy.lifecycle import TransitionCallbackReturn
+from rclpy.parameter import Parameter
+from sensor_msgs.msg import CompressedImage, Image
+
+from mot_ros.core.image_codec import FrameError, decode_compressed, decode_raw
+from mot_ros.core.synthetic import crossing_scene
+from mot_ros.ros.tracker_node import TrackerNode
+
+from conftest import wait_for
+from ros_harness import Harness
+
+FRAMES = list(crossing_scene(320, 240, n_frames=10))
+ENCODINGS = ["bgr8", "rgb8", "mono8", "mono16", "16UC1", "32FC1", "64FC1", "bgra8", "yuv422", "bayer_rggb8", "",
+             "8UC3", "rgb16", "16SC1"]
+
+
+def random_image(rng: random.Random) -> Image:
+    w, h = rng.choice([0, 1, 3, 17, 64, 70000]), rng.choice([0, 1, 2, 9, 48, 70000])
+    enc = rng.choice(ENCODINGS)
+    step = max(0, w * rng.choice([1, 2, 3, 4, 8]) + rng.choice([0, 0, -1, 5]))
+    n = rng.choice([0, step * h if step * h < 1_000_000 else 10, max(0, step * h - 3) % 1_000_000, 7])
+    return Image(width=w, height=h, encoding=enc, step=step, is_bigendian=rng.choice([0, 1]),
+                 data=bytes(rng.getrandbits(8) for _ in range(min(n, 20000))) if n <= 20000 else bytes(n))
+
+
+def is_valid(msg) -> bool:  # type: ignore[no-untyped-def]
+    try:
+        if isinstance(msg, CompressedImage):
+            decode_compressed(msg.format, bytes(msg.data))
+        else:
+            decode_raw(msg.width, msg.height, msg.encoding, msg.step, bytes(msg.data), msg.is_bigendian)
+        return True
+    except FrameError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def node(ros: None, shapes_model: str):  # type: ignore[no-untyped-def]
+    n = TrackerNode("tracker_rel", parameter_overrides=[
+        Parameter("model", value=shapes_model), Parameter("device", value="cpu"), Parameter("imgsz", value=320),
+        Parameter("embedder", value="histogram"), Parameter("max_consecutive_failures", value=3),
+        Parameter("diagnostics_period", value=0.2), Parameter("qos_depth", value=100)])
+    assert n.trigger_configure() == TransitionCallbackReturn.SUCCESS
+    assert n.trigger_activate() == TransitionCallbackReturn.SUCCESS
+    yield n
+    n.trigger_deactivate()
+    n.trigger_cleanup()
+    n.destroy_node()
+
+
+@pytest.fixture
+def harness(node: TrackerNode, spinner):  # type: ignore[no-untyped-def]
+    h = Harness(name="harness_rel")
+    spinner.add(node)
+    spinner.add(h)
+    assert h.wait_connected()
+    yield h
+    spinner.remove(node)
+    spinner.remove(h)
+    h.destroy_node()
+
+
+def test_burst_of_fuzzed_frames_then_valid_frames_answered(node: TrackerNode, harness: Harness) -> None:
+    rng = random.Random(1234)
+    msgs = [random_image(rng) for _ in range(120)]
+    bad_before, proc_before, drop_before = node.stats.bad, node.stats.processed, node.stats.dropped
+    for m in msgs:
+        harness.send_raw(m)
+        time.sleep(0.01)
+    assert wait_for(lambda: node.stats.received >= 120, 20)
+    n_valid = sum(is_valid(m) for m in msgs)
+    assert n_valid < len(msgs)
+    # each frame was rejected (bad), processed, or superseded (dropped): none is lost silently
+    assert wait_for(lambda: (node.stats.bad - bad_before) + (node.stats.processed - proc_before) +
+                    (node.stats.dropped - drop_before) >= len(msgs), 30)
+    assert node.stats.bad > bad_before
+    for i, f in enumerate(FRAMES[:3]):
+        assert harness.send_and_wait(f.image, 50 + i) is not None, "valid frames unanswered after the burst"
+
+
+def test_compressed_garbage_is_counted(ros: None, spinner, shapes_model: str) -> None:
+    n = TrackerNode("tracker_rel_cmp", parameter_overrides=[
+        Parameter("model", value=shapes_model), Parameter("device", value="cpu"), Parameter("compressed", value=True),
+        Parameter("embedder", value="histogram"), Parameter("qos_depth", value=50)])
+    assert n.trigger_configure() == TransitionCallbackReturn.SUCCESS
+    assert n.trigger_activate() == TransitionCallbackReturn.SUCCESS
+    h = Harness(name="harness_rel_cmp", compressed=True)
+    spinner.add(n)
+    spinner.add(h)
+    try:
+        assert h.wait_connected()
+        jpg = cv2.imencode(".jpg", FRAMES[0].image)[1].tobytes()
+        garbage = [b"", b"\xff\xd8\xff", jpg[:len(jpg) // 3], bytes(range(256)), b"GIF89a" + bytes(50)]
+        for g in garbage:
+            m = CompressedImage(format="jpeg")
+            m.data = g
+            h.pub_cmp.publish(m)
+            time.sleep(0.05)
+        assert wait_for(lambda: n.stats.bad + n.stats.processed >= len(garbage), 20)
+        assert n.stats.bad >= 3
+        assert h.send_and_wait(FRAMES[1].image, 70, jpeg=True) is not None
+    finally:
+        spinner.remove(n)
+        spinner.remove(h)
+        n.trigger_deactivate()
+        n.trigger_cleanup()
+        n.destroy_node()
+        h.destroy_node()
+
+
+def test_failing_stage_is_counted_then_error_then_recovers(node: TrackerNode, harness: Harness) -> None:
+    """Fault injection: the tracker raises for 4 frames (the detector stays real)."""
+    tracker = node.pipeline.tracker
+    real_update = tracker.update
+    failures = {"left": 4}
+
+    def flaky(det, emb):  # type: ignore[no-untyped-def]
+        if failures["left"] > 0:
+            failures["left"] -= 1
+            raise RuntimeError("injected tracker fault")
+        return real_update(det, emb)
+
+    failed_before = node.stats.failed
+    tracker.update = flaky  # type: ignore[method-assign]
+    try:
+        for i in range(4):
+            key = harness.send(FRAMES[i].image, 100 + i)
+            assert wait_for(lambda: node.stats.failed - failed_before == i + 1, 20)
+        assert node.stats.consecutive_failures >= 3
+        assert wait_for(lambda: any(s.level == b"\x02" or s.level == 2 for d in harness.diagnostics[-3:]
+                                    for s in d.status), 5.0), "diagnostics should report ERROR"
+        assert harness.send_and_wait(FRAMES[5].image, 105) is not None
+        assert node.stats.consecutive_failures == 0
+    finally:
+        tracker.update = real_update  # type: ignore[method-assign]
+
+
+def test_parameter_strings_are_never_evaluated(node: TrackerNode, tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    for value in (f"__import__('os').system('touch {marker}')", f"$(touch {marker})", f"`touch {marker}`"):
+        r = node.set_parameters([Parameter("model", value=value)])[0]
+        assert not r.successful and "not found" in r.reason
+        r = node.set_parameters([Parameter("classes", value=[value])])[0]
+        assert not r.successful
+    assert not marker.exists()
+    assert node.config.model.endswith("shapes_yolov8n.pt")
