@@ -17,7 +17,7 @@ os.environ.setdefault("YOLO_OFFLINE", "1")
 os.environ.setdefault("RCUTILS_LOGGING_BUFFERED_STREAM", "0")
 
 REPO = Path(__file__).resolve().parents[1]
-SHAPES_MODEL = REPO / "models" / "shapes_yolov8n.pt"
+SHAPES_MODEL = Path(os.environ.get("MOT_ROS_SHAPES_MODEL", REPO / "models" / "shapes_yolov8n.pt"))
 SHARED_DATA = (REPO.parent / "shared" / "data").resolve()
 COCO_MODEL = SHARED_DATA / "models" / "yolov8n_coco_int8.onnx"
 OSNET_MODEL = SHARED_DATA / "models" / "osnet_x0_25_msmt17.onnx"

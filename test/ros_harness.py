@@ -101,8 +101,9 @@ class Harness(Node):
         with self.lock:
             return self.detections.get(key)
 
-    def send_and_wait(self, frame: np.ndarray, index: int, **kw) -> Optional[Detection2DArray]:  # type: ignore
-        return self.result(self.send(frame, index, **kw))
+    def send_and_wait(self, frame: np.ndarray, index: int, timeout: float = 20.0,
+                      **kw) -> Optional[Detection2DArray]:  # type: ignore[no-untyped-def]
+        return self.result(self.send(frame, index, **kw), timeout)
 
 
 def label_info_subscriber(node: Node, store: List[LabelInfo]):  # type: ignore[no-untyped-def]

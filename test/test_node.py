@@ -70,6 +70,8 @@ def test_ids_persist_through_crossing_and_headers_are_kept(harness: Harness, tra
             continue  # n_init=3: tracks are confirmed on their third detection
         assert len(dets) >= 2, f"frame {i}: expected the visible shapes, got {len(dets)}"
         for obj in scene.objects:
+            if any(box_iou(obj.box(), o.box()) > 0.05 for o in scene.objects if o is not obj):
+                continue  # overlapping the other shape: the match by IoU is ambiguous
             best = max(dets, key=lambda d: box_iou(d[2], obj.box()), default=None)
             if best is not None and box_iou(best[2], obj.box()) > 0.5:
                 assert best[1] == str(obj.cls), f"frame {i}: wrong class for object {obj.obj_id}"
@@ -81,11 +83,11 @@ def test_ids_persist_through_crossing_and_headers_are_kept(harness: Harness, tra
 
 
 def test_boxes_in_input_pixels_at_any_resolution(harness: Harness, tracker: TrackerNode) -> None:
-    for (w, h) in ((1280, 720), (480, 640)):
+    for k, (w, h) in enumerate(((1280, 720), (480, 640))):
         tracker.pipeline.reset()
-        scenes = list(crossing_scene(w, h, n_frames=6))
+        scenes = list(crossing_scene(w, h, n_frames=60))[:6]
         for i, scene in enumerate(scenes):
-            msg = harness.send_and_wait(scene.image, 100 + i)
+            msg = harness.send_and_wait(scene.image, 100 + 10 * k + i)
             assert msg is not None
         dets = det_boxes(msg)
         for obj in scenes[-1].objects:
@@ -199,13 +201,21 @@ def test_lifecycle_transitions(harness: Harness, tracker: TrackerNode) -> None:
 
 
 def test_newest_frame_wins_and_drops_are_counted(harness: Harness, tracker: TrackerNode) -> None:
-    dropped = tracker.stats.dropped
-    keys = [harness.send(FRAMES[i % 60].image, 800 + i) for i in range(30)]  # far faster than processing
+    s = tracker.stats
+    gid = bytes(harness.get_publishers_info_by_topic("/image")[0].endpoint_gid)
+    assert wait_for(lambda: tracker._publisher_gids == {gid}, 5.0)  # the node counts gaps per publisher
+    base = dict(received=s.received, lost=s.lost, processed=s.processed, dropped=s.dropped, bad=s.bad)
+    delta = lambda k: getattr(s, k) - base[k]  # noqa: E731
+    keys = []
+    for i in range(30):  # ~100 Hz: far faster than processing on this CPU
+        keys.append(harness.send(FRAMES[i % 60].image, 800 + i))
+        time.sleep(0.01)
     assert harness.result(keys[-1], 30.0) is not None, "the newest frame must be processed"
-    assert wait_for(lambda: tracker.stats.received >= 30)
-    assert tracker.stats.dropped > dropped, "stale frames should be dropped, not queued"
-    done = sum(k in harness.detections for k in keys)
-    assert done + (tracker.stats.dropped - dropped) == 30, "every frame is processed or counted as dropped"
+    assert wait_for(lambda: delta("received") + delta("lost") == 30), \
+        f"received {delta('received')} + lost in transport {delta('lost')} != 30 sent"
+    assert wait_for(lambda: delta("processed") + delta("dropped") == delta("received"))
+    assert delta("dropped") + delta("lost") > 0, "stale frames should be dropped, not queued"
+    assert sum(k in harness.detections for k in keys) == delta("processed")
 
 
 def test_auto_qos_matches_best_effort_and_reliable_publishers(ros: None, spinner, shapes_model: str) -> None:

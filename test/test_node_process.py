@@ -59,7 +59,7 @@ def test_tracks_across_processes_and_exits_cleanly_on_signal(ros: None, spinner,
     spinner.add(h)
     try:
         assert h.wait_connected(90.0), "tracker_node process never subscribed:\n" + log.read_text()
-        frames = list(crossing_scene(640, 480, n_frames=8))
+        frames = list(crossing_scene(640, 480, n_frames=60))[:8]
         ids: List[set] = []
         for i, s in enumerate(frames):
             msg = h.send_and_wait(s.image, i, timeout=30.0)

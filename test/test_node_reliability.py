@@ -19,7 +19,7 @@ from mot_ros.ros.tracker_node import TrackerNode
 from conftest import wait_for
 from ros_harness import Harness
 
-FRAMES = list(crossing_scene(320, 240, n_frames=10))
+FRAMES = list(crossing_scene(320, 240, n_frames=60))[:10]
 ENCODINGS = ["bgr8", "rgb8", "mono8", "mono16", "16UC1", "32FC1", "64FC1", "bgra8", "yuv422", "bayer_rggb8", "",
              "8UC3", "rgb16", "16SC1"]
 
@@ -73,16 +73,22 @@ def harness(node: TrackerNode, spinner):  # type: ignore[no-untyped-def]
 def test_burst_of_fuzzed_frames_then_valid_frames_answered(node: TrackerNode, harness: Harness) -> None:
     rng = random.Random(1234)
     msgs = [random_image(rng) for _ in range(120)]
-    bad_before, proc_before, drop_before = node.stats.bad, node.stats.processed, node.stats.dropped
+    gid = bytes(harness.get_publishers_info_by_topic("/image")[0].endpoint_gid)
+    assert wait_for(lambda: node._publisher_gids == {gid}, 5.0)
+    s = node.stats
+    rx_before, lost_before = s.received, s.lost
+    bad_before, proc_before, drop_before = s.bad, s.processed, s.dropped
     for m in msgs:
         harness.send_raw(m)
         time.sleep(0.01)
-    assert wait_for(lambda: node.stats.received >= 120, 20)
+    assert wait_for(lambda: (s.received - rx_before) + (s.lost - lost_before) >= 120, 20), \
+        "every frame sent is received or counted as lost in transport"
+    received = s.received - rx_before
     n_valid = sum(is_valid(m) for m in msgs)
     assert n_valid < len(msgs)
     # each frame was rejected (bad), processed, or superseded (dropped): none is lost silently
     assert wait_for(lambda: (node.stats.bad - bad_before) + (node.stats.processed - proc_before) +
-                    (node.stats.dropped - drop_before) >= len(msgs), 30)
+                    (node.stats.dropped - drop_before) == received, 30)
     assert node.stats.bad > bad_before
     for i, f in enumerate(FRAMES[:3]):
         assert harness.send_and_wait(f.image, 50 + i) is not None, "valid frames unanswered after the burst"
@@ -153,4 +159,4 @@ def test_parameter_strings_are_never_evaluated(node: TrackerNode, tmp_path: Path
         r = node.set_parameters([Parameter("classes", value=[value])])[0]
         assert not r.successful
     assert not marker.exists()
-    assert node.config.model.endswith("shapes_yolov8n.pt")
+    assert node.config.model == node.get_parameter("model").value and Path(node.config.model).is_file()

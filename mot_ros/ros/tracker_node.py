@@ -44,7 +44,7 @@ class Stats:
 
     def __init__(self, window: int = 300) -> None:
         self._lock = threading.Lock()
-        self.received = self.processed = self.dropped = self.bad = self.failed = 0
+        self.received = self.processed = self.dropped = self.bad = self.failed = self.lost = 0
         self.consecutive_failures = 0
         self.last_error = ""
         self.latency_ms: Deque[float] = deque(maxlen=window)
@@ -71,6 +71,7 @@ class Stats:
             lat = list(self.latency_ms)
             stages = {k: float(np.median(v)) for k, v in self.stage_ms.items() if v}
             return dict(received=self.received, processed=self.processed, dropped=self.dropped, bad=self.bad,
+                        lost=self.lost,
                         failed=self.failed, consecutive_failures=self.consecutive_failures,
                         input_hz=(self.received - rx0) / dt, processed_hz=(self.processed - pr0) / dt,
                         latency_p50=_percentile(lat, 50), latency_p95=_percentile(lat, 95), stages=stages,
@@ -100,6 +101,9 @@ class TrackerNode(LifecycleNode):
         self._pub_det = self._pub_img = self._pub_label = self._pub_diag = None
         self._timers: List[Any] = []
         self._input_topic = "image"
+        self._single_publisher = False
+        self._publisher_gids: frozenset = frozenset()
+        self._last_seq: Optional[int] = None
         self.active_tracks = 0
         self.add_on_set_parameters_callback(self._on_set_parameters)
 
@@ -226,9 +230,17 @@ class TrackerNode(LifecycleNode):
         self._sub = self.create_subscription(msg_type, self._input_topic, self._on_image, qos)
         self._sub_reliability = rel
 
-    def _on_image(self, msg: Msg) -> None:
+    def _on_image(self, msg: Msg, info: Dict[str, Any]) -> None:
         self.stats.add(received=1)
         self.stats.last_rx = time.monotonic()
+        seq = info.get("publication_sequence_number")
+        if seq:
+            # With one publisher, a gap in its sequence numbers is frames lost before reaching us
+            # (the DDS queue overflowed or the network lost them): count them, never lose silently.
+            last = self._last_seq
+            if self._single_publisher and last is not None and last < seq <= last + 100000:
+                self.stats.add(lost=seq - last - 1)
+            self._last_seq = seq
         with self._slot_cv:
             if self._slot is not None:
                 self.stats.add(dropped=1)  # superseded before processing: stale, never queued
@@ -242,9 +254,12 @@ class TrackerNode(LifecycleNode):
             self._make_subscription()
         topic = self.resolve_topic_name(self._input_topic)
         silent = time.monotonic() - self.stats.last_rx
-        n_pub = self.count_publishers(topic)
+        infos = self.get_publishers_info_by_topic(topic)
+        n_pub = len(infos)
+        gids = frozenset(bytes(i.endpoint_gid) for i in infos)
+        if gids != self._publisher_gids:  # sequence numbers are per publisher: restart gap counting
+            self._publisher_gids, self._single_publisher, self._last_seq = gids, n_pub == 1, None
         if n_pub and silent > self.config.no_input_warn_sec:
-            infos = self.get_publishers_info_by_topic(topic)
             rels = sorted({i.qos_profile.reliability.name for i in infos})
             self.get_logger().warning(
                 f"{topic} has {n_pub} publisher(s) (reliability {rels}) but no frame arrived for {silent:.0f} s; "
@@ -333,6 +348,7 @@ class TrackerNode(LifecycleNode):
             "input_hz": f"{s['input_hz']:.2f}", "processed_hz": f"{s['processed_hz']:.2f}",
             "frames_received": s["received"], "frames_processed": s["processed"],
             "frames_dropped": s["dropped"], "frames_bad": s["bad"], "frames_failed": s["failed"],
+            "frames_lost_in_transport": s["lost"],
             "consecutive_failures": s["consecutive_failures"],
             "latency_p50_ms": f"{s['latency_p50']:.1f}", "latency_p95_ms": f"{s['latency_p95']:.1f}",
             "active_tracks": self.active_tracks,
