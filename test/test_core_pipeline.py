@@ -108,3 +108,18 @@ def test_cuda_requested_without_gpu() -> None:
 def test_bad_frame_shape_rejected(pipeline: Pipeline) -> None:
     with pytest.raises(ValueError, match=r"\(H, W, 3\) uint8"):
         pipeline.process(np.zeros((10, 10), np.uint8))
+
+
+def test_segmentation_model_boxes_used_and_classifier_refused(tmp_path: Path,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
+    from ultralytics import YOLO
+
+    seg, cls = tmp_path / "seg.pt", tmp_path / "cls.pt"
+    YOLO("yolov8n-seg.yaml").save(str(seg))  # untrained, built offline from the yaml
+    YOLO("yolov8n-cls.yaml").save(str(cls))
+    with caplog.at_level(logging.WARNING):
+        d = YoloDetector(str(seg), "cpu")
+    assert d.task == "segment" and "using its boxes" in caplog.text
+    assert isinstance(d.detect(FRAMES[0].image, imgsz=64), Detections)
+    with pytest.raises(ModelError, match="'classify' model; expected a detection model"):
+        YoloDetector(str(cls), "cpu")

@@ -132,8 +132,9 @@ class YoloDetector:
         """Detect objects in a BGR uint8 frame; boxes are in the frame's pixels."""
         if frame.ndim != 3 or frame.shape[2] != 3:
             raise ValueError(f"frame: expected an (H, W, 3) BGR image, got shape {frame.shape}")
+        extra = {"half": True} if self.half else {}  # ultralytics 8.4 warns on every half=False
         res = self._model.predict(frame, imgsz=imgsz, conf=conf, iou=iou, max_det=max_det, classes=classes,
-                                  device=self.device, half=self.half, verbose=False)[0]
+                                  device=self.device, verbose=False, **extra)[0]
         boxes = res.boxes
         if boxes is None or len(boxes) == 0:
             return Detections.empty()

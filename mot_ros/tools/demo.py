@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional
 
 import cv2
 import numpy as np
@@ -104,9 +104,13 @@ def run_demo(video: Path, model: Path, out_dir: Path, params: List[str], extra: 
                 ex.spin_once(timeout_sec=0.05)
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"no result for frame {i}:\n" + "\n".join(node_log[-20:]))
-            print(f"\rframe {i + 1}/{len(frames)}", end="", file=sys.stderr, flush=True)
+            if sys.stderr.isatty():
+                sys.stderr.write(f"\rframe {i + 1}/{len(frames)}")
+            elif (i + 1) % 25 == 0 or i + 1 == len(frames):
+                sys.stderr.write(f"frame {i + 1}/{len(frames)}\n")
         elapsed = time.monotonic() - t_start
-        print(file=sys.stderr)
+        if sys.stderr.isatty():
+            sys.stderr.write("\n")
     finally:
         ex.shutdown()
         node.destroy_node()
