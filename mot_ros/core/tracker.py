@@ -45,15 +45,15 @@ class DeepSortTracker:
     """
 
     def __init__(self, config: Config) -> None:
-        from deep_sort_realtime.deep_sort import nn_matching
-        from deep_sort_realtime.deep_sort.detection import Detection
-        from deep_sort_realtime.deep_sort.tracker import Tracker as _DSTracker
+        from .fast_deepsort import SampleBank
+        from .recovery import RecoveringTracker
 
-        self._Detection = Detection
-        metric = nn_matching.NearestNeighborDistanceMetric(
-            "cosine", config.max_cosine_distance, config.nn_budget or None)
-        self._t = _DSTracker(metric, max_iou_distance=config.max_iou_distance, max_age=config.max_age,
-                             n_init=config.n_init, gating_only_position=config.gating_only_position)
+        # FastTracker makes deep-sort-realtime's decisions (same IDs and matches) with vectorised
+        # Kalman, gating and appearance distances: ~1 ms instead of 10-15 ms at 50 tracks
+        metric = SampleBank(config.max_cosine_distance, config.nn_budget or None)
+        # RecoveringTracker = FastTracker + an IoU stage that lets lost tracks take back their object
+        self._t = RecoveringTracker(metric, max_iou_distance=config.max_iou_distance, max_age=config.max_age,
+                                    n_init=config.n_init, gating_only_position=config.gating_only_position)
         self.apply_config(config)
 
     def apply_config(self, config: Config) -> None:
@@ -84,12 +84,12 @@ class DeepSortTracker:
         if len(embeddings) != len(detections):
             raise ValueError(f"update: expected one embedding per detection ({len(detections)}), "
                              f"got {len(embeddings)}")
-        dets = []
-        for (x1, y1, x2, y2), s, c, f in zip(detections.xyxy, detections.scores, detections.classes, embeddings):
-            if x2 > x1 and y2 > y1:
-                dets.append(self._Detection([x1, y1, x2 - x1, y2 - y1], float(s), f, class_name=int(c)))
+        xyxy = detections.xyxy
+        keep = (xyxy[:, 2] > xyxy[:, 0]) & (xyxy[:, 3] > xyxy[:, 1])
+        ltwh = np.concatenate([xyxy[keep, :2], xyxy[keep, 2:] - xyxy[keep, :2]], axis=1)
         self._t.predict()
-        self._t.update(dets)
+        self._t.update_arrays(ltwh, detections.scores[keep], detections.classes[keep].tolist(),
+                              np.asarray(embeddings, np.float32)[keep])
         out: List[TrackedObject] = []
         for tr in self._t.tracks:
             if tr.is_tentative() and tr.hits >= tr._n_init:
@@ -106,7 +106,7 @@ class DeepSortTracker:
             out.append(TrackedObject(
                 track_id=int(tr.track_id), class_id=int(tr.det_class) if tr.det_class is not None else -1,
                 score=float(tr.det_conf) if tr.det_conf is not None else float(getattr(tr, "_last_conf", 0.0)),
-                xyxy=tuple(float(v) for v in box), matched=matched, age=int(tr.age),
+                xyxy=tuple(box.tolist()), matched=matched, age=int(tr.age),
                 time_since_update=int(tr.time_since_update)))
             if matched:
                 tr._last_conf = tr.det_conf
