@@ -30,7 +30,7 @@ def moving(k: int, t: int) -> Tuple[float, float, float, float]:
 
 
 def test_ids_persist_and_cross() -> None:
-    tr = DeepSortTracker(Config())
+    tr = DeepSortTracker(Config(n_init=3, box_source="detection"))
     ids: Dict[int, set] = {0: set(), 1: set()}
     for t in range(70):
         out = step(tr, {0: moving(0, t), 1: moving(1, t)})
@@ -73,7 +73,7 @@ def test_each_tracker_owns_its_ids() -> None:
 
 
 def test_coasting_and_box_source() -> None:
-    tr = DeepSortTracker(Config(n_init=1, publish_coasting=True))
+    tr = DeepSortTracker(Config(n_init=1, publish_coasting=True, box_source="detection"))
     for t in range(5):
         out = step(tr, {0: moving(0, t)})
     assert out[0].matched and out[0].xyxy == pytest.approx(moving(0, 4))

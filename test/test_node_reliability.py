@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.parameter import Parameter
+from rclpy.qos import ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
 
 from mot_ros.core.image_codec import FrameError, decode_compressed, decode_raw
@@ -64,6 +65,7 @@ def harness(node: TrackerNode, spinner):  # type: ignore[no-untyped-def]
     spinner.add(node)
     spinner.add(h)
     assert h.wait_connected()
+    assert wait_for(lambda: node._sub_reliability == ReliabilityPolicy.RELIABLE, 5.0)
     yield h
     spinner.remove(node)
     spinner.remove(h)

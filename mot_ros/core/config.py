@@ -43,7 +43,8 @@ class Config:
     half: bool = _p(False, "FP16 inference (CUDA only; ignored with a warning on CPU).", group="detector", reload=True)
     imgsz: int = _p(640, "Detector input size in pixels (multiple of 32). Boxes are always in input-image pixels.",
                     group="detector", range=(32, 4096), step=32)
-    conf_threshold: float = _p(0.25, "Minimum detection confidence.", group="detector", range=(0.0, 1.0))
+    conf_threshold: float = _p(0.35, "Minimum detection confidence (0.35 suppresses most phantom tracks; "
+                                "ultralytics uses 0.25).", group="detector", range=(0.0, 1.0))
     iou_threshold: float = _p(0.7, "IoU threshold of the detector's non-maximum suppression.", group="detector",
                               range=(0.0, 1.0))
     max_det: int = _p(300, "Maximum detections per frame.", group="detector", range=(1, 10000))
@@ -53,8 +54,9 @@ class Config:
     tracker: str = _p("deepsort", "Tracking backend.", group="tracker", choices=("deepsort",), reload=True)
     max_age: int = _p(30, "Frames a track survives without a matching detection (occlusion tolerance). "
                       "At 30 fps, 30 is one second.", group="tracker", range=(1, 100000))
-    n_init: int = _p(3, "Consecutive detections before a track is confirmed and published. Higher suppresses "
-                     "false tracks, lower reports new objects sooner.", group="tracker", range=(1, 1000))
+    n_init: int = _p(2, "Consecutive detections before a track is confirmed and published. Higher suppresses "
+                     "false tracks, lower reports new objects sooner (the DeepSORT tutorial uses 3).",
+                     group="tracker", range=(1, 1000))
     max_cosine_distance: float = _p(0.2, "Appearance gate: the largest cosine distance for a match. Higher "
                                     "re-identifies more liberally but swaps IDs more.", group="tracker",
                                     range=(0.0, 2.0))
@@ -77,7 +79,7 @@ class Config:
     # -- output -------------------------------------------------------------
     publish_coasting: bool = _p(False, "Also publish confirmed tracks that had no detection this frame (their "
                                 "Kalman prediction, with the last detection's class and score).", group="output")
-    box_source: str = _p("detection", "Box of a matched track: detection (the detector's box) or kalman (the "
+    box_source: str = _p("kalman", "Box of a matched track: detection (the detector's box) or kalman (the "
                          "smoothed Kalman estimate).", group="output", choices=("detection", "kalman"))
     draw_trails: bool = _p(True, "Draw each track's recent centre trail on the annotated image.", group="output")
     trail_length: int = _p(30, "Trail length in frames.", group="output", range=(1, 1000))

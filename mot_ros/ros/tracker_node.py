@@ -104,6 +104,7 @@ class TrackerNode(LifecycleNode):
         self._single_publisher = False
         self._publisher_gids: frozenset = frozenset()
         self._last_seq: Optional[int] = None
+        self._dedupe_until = 0.0
         self.active_tracks = 0
         self.add_on_set_parameters_callback(self._on_set_parameters)
 
@@ -218,22 +219,27 @@ class TrackerNode(LifecycleNode):
     def _make_subscription(self) -> None:
         assert self.config is not None
         rel = self._wanted_reliability()
-        if self._sub is not None:
-            if rel == self._sub_reliability:
-                return
-            self.destroy_subscription(self._sub)
-            self.get_logger().info(f"input QoS: switching to {rel.name} to match the publishers of "
-                                   f"{self.resolve_topic_name(self._input_topic)}")
+        old = self._sub
+        if old is not None and rel == self._sub_reliability:
+            return
         qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=self.config.qos_depth, reliability=rel,
                          durability=qos_profile_sensor_data.durability)
         msg_type = CompressedImage if self.config.compressed else Image
+        # make before break: frames in flight reach one of the two; duplicates are dropped by sequence number
         self._sub = self.create_subscription(msg_type, self._input_topic, self._on_image, qos)
         self._sub_reliability = rel
+        if old is not None:
+            self._dedupe_until = time.monotonic() + 2.0
+            self.destroy_subscription(old)
+            self.get_logger().info(f"input QoS: switched to {rel.name} to match the publishers of "
+                                   f"{self.resolve_topic_name(self._input_topic)}")
 
     def _on_image(self, msg: Msg, info: Dict[str, Any]) -> None:
+        seq = info.get("publication_sequence_number")
+        if seq and self._last_seq is not None and seq <= self._last_seq and time.monotonic() < self._dedupe_until:
+            return  # the same frame through the second subscription of a QoS switch
         self.stats.add(received=1)
         self.stats.last_rx = time.monotonic()
-        seq = info.get("publication_sequence_number")
         if seq:
             # With one publisher, a gap in its sequence numbers is frames lost before reaching us
             # (the DDS queue overflowed or the network lost them): count them, never lose silently.
@@ -250,15 +256,15 @@ class TrackerNode(LifecycleNode):
     def _watch_input(self) -> None:
         if self.config is None:
             return
-        if self.config.qos_reliability == "auto":
-            self._make_subscription()
         topic = self.resolve_topic_name(self._input_topic)
-        silent = time.monotonic() - self.stats.last_rx
         infos = self.get_publishers_info_by_topic(topic)
         n_pub = len(infos)
         gids = frozenset(bytes(i.endpoint_gid) for i in infos)
         if gids != self._publisher_gids:  # sequence numbers are per publisher: restart gap counting
             self._publisher_gids, self._single_publisher, self._last_seq = gids, n_pub == 1, None
+        if self.config.qos_reliability == "auto":
+            self._make_subscription()
+        silent = time.monotonic() - self.stats.last_rx
         if n_pub and silent > self.config.no_input_warn_sec:
             rels = sorted({i.qos_profile.reliability.name for i in infos})
             self.get_logger().warning(
@@ -277,7 +283,12 @@ class TrackerNode(LifecycleNode):
                 if not self._running:
                     return
                 msg, self._slot = self._slot, None
-            self._process(msg)
+            try:
+                self._process(msg)
+            except Exception as exc:  # last line of defence: the worker must never die
+                self.stats.add(failed=1, consecutive_failures=1)
+                self.stats.last_error = f"{type(exc).__name__}: {exc}"
+                self.get_logger().error(f"frame skipped: {self.stats.last_error}", throttle_duration_sec=5.0)
 
     def _process(self, msg: Msg) -> None:
         pipeline, config = self.pipeline, self.config
