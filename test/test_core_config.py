@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[1]
 def test_defaults_match_the_issue() -> None:
     c = Config()
     assert (c.model, c.device, c.conf_threshold, c.max_age, c.n_init) == ("yolov8n.pt", "auto", 0.35, 30, 2)
-    assert (c.box_source, c.publish_coasting, c.nn_budget) == ("kalman", False, 100)
+    assert (c.box_source, c.publish_coasting, c.nn_budget) == ("kalman", False, 30)
     assert (c.max_cosine_distance, c.max_iou_distance, c.embedder, c.embedder_gpu) == (0.2, 0.7, "mobilenet", True)
     assert c.classes == ()
 

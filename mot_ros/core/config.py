@@ -62,7 +62,8 @@ class Config:
                                     range=(0.0, 2.0))
     max_iou_distance: float = _p(0.7, "Motion gate for the IoU stage: the largest 1-IoU for a match.",
                                  group="tracker", range=(0.0, 1.0))
-    nn_budget: int = _p(100, "Appearance samples kept per track (0 = unlimited). Bounds memory on long runs.",
+    nn_budget: int = _p(30, "Appearance samples kept per track (0 = unlimited). Bounds memory and association "
+                        "time on long runs.",
                         group="tracker", range=(0, 100000))
     gating_only_position: bool = _p(False, "Gate the Kalman distance on position only (ignore box size).",
                                     group="tracker")

