@@ -47,6 +47,8 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tupl
 
 import numpy as np
 
+from ..core.config import Config
+
 REPO = Path(__file__).resolve().parents[2]
 SHARED_MODELS = (REPO.parent / "shared" / "data" / "models").resolve()
 DEFAULT_COCO = SHARED_MODELS / "yolov8n_coco_int8.onnx"
@@ -693,7 +695,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--memory-frames", type=int, default=10000, help="tracker frames of the memory run (0 skips)")
     p.add_argument("--memory-objects", type=int, default=20)
     p.add_argument("--churn", type=float, default=0.005, help="chance per object and frame to be replaced")
-    p.add_argument("--nn-budget", type=int, default=100, help="nn_budget of the association and memory runs")
+    p.add_argument("--nn-budget", type=int, default=Config().nn_budget,
+                   help="nn_budget of the association and memory runs (default: the parameter default)")
     p.add_argument("--skip", default="", type=lambda s: {x for x in s.split(",") if x},
                    help="sections to skip: stages, appearance, association, node, memory")
     p.add_argument("-v", "--verbose", action="store_true")
