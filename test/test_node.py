@@ -271,3 +271,48 @@ def test_missing_model_fails_configure(ros: None) -> None:
         assert node.pipeline is None
     finally:
         node.destroy_node()
+
+
+def test_warns_when_publishers_exist_but_nothing_arrives(ros: None, spinner, shapes_model: str,
+                                                         capfd: pytest.CaptureFixture) -> None:
+    """A forced RELIABLE subscription never hears a BEST_EFFORT camera: the node must say so."""
+    node = make_node(shapes_model, name="tracker_mismatch", qos_reliability="reliable", no_input_warn_sec=0.5)
+    assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+    assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
+    h = Harness(name="harness_mismatch", reliability=ReliabilityPolicy.BEST_EFFORT)
+    spinner.add(node)
+    spinner.add(h)
+    try:
+        assert wait_for(lambda: node.count_publishers("/image") == 1, 5.0)
+        for i in range(3):
+            h.send(FRAMES[i].image, 1100 + i)
+        time.sleep(2.5)
+        assert node.stats.received == 0
+        err = capfd.readouterr().err
+        assert "/image has 1 publisher(s) (reliability ['BEST_EFFORT']) but no frame arrived" in err, err[-2000:]
+        assert "this subscription is RELIABLE" in err
+    finally:
+        spinner.remove(node)
+        spinner.remove(h)
+        node.trigger_deactivate()
+        node.trigger_cleanup()
+        node.destroy_node()
+        h.destroy_node()
+
+
+def test_reload_parameters_swap_safely(harness: Harness, tracker: TrackerNode, shapes_model: str,
+                                       tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    copy = tmp_path / "copy.pt"
+    shutil.copy(shapes_model, copy)
+    old_detector = tracker.pipeline.detector
+    r = tracker.set_parameters([Parameter("model", value=str(copy)), Parameter("embedder", value="histogram")])
+    assert all(x.successful for x in r), [x.reason for x in r]
+    assert tracker.pipeline.detector is not old_detector and tracker.pipeline.embedder.name == "histogram"
+    msg = None
+    for i in range(4):
+        msg = harness.send_and_wait(FRAMES[i].image, 1200 + i)
+    assert msg is not None and len(msg.detections) >= 2, "tracking must continue on the reloaded model"
+    r = tracker.set_parameters([Parameter("model", value=shapes_model), Parameter("embedder", value="mobilenet")])
+    assert all(x.successful for x in r)

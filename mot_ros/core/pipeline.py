@@ -82,6 +82,12 @@ class Pipeline:
                 self.detector.close()
             if embedder is not self.embedder:
                 self.embedder.close()
+            if embedder is not self.embedder and tracker is self.tracker:
+                # stored appearance samples come from the old embedder (other size and space): restart
+                # the tracks; IDs keep counting up
+                log.warning("embedder changed: resetting the tracks (new IDs follow)")
+                tracker.reset()
+                self.trails.clear()
             self.detector, self.embedder, self.tracker = detector, embedder, tracker
             self.device = device
             self.names = dict(detector.names) if detector is not None else self.names
