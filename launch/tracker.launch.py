@@ -39,6 +39,8 @@ def _tracker(context, *args, **kwargs):
         remappings=remappings,
         output="screen",
         emulate_tty=True,
+        # numpy's BLAS threads only fight the detector for cores on small association matrices
+        additional_env={"OPENBLAS_NUM_THREADS": "1"},
     )]
 
 
