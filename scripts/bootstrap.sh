@@ -14,6 +14,8 @@ log() { printf '[bootstrap] %s\n' "$*"; }
 hash_of() { cat "$@" | sha256sum | cut -c1-16; }
 fresh() { [ -f "$STAMPS/$1" ] && [ "$(cat "$STAMPS/$1")" = "$2" ]; }
 stamp() { mkdir -p "$STAMPS"; echo "$2" > "$STAMPS/$1"; }
+# pip, minus the "Location ... is ignored" noise of this machine's local indexes (failures still propagate)
+pip_q() { "$VENV/bin/python" -m pip "$@" 2>&1 | { grep -v "^WARNING: Location '.*' is ignored" || true; }; }
 
 if [ ! -x "$VENV/bin/python" ]; then
   log "creating $VENV"
@@ -23,8 +25,8 @@ fi
 h=$(hash_of requirements.txt)
 if ! fresh requirements "$h"; then
   log "installing Python dependencies (requirements.txt)"
-  "$VENV/bin/python" -m pip install -q --upgrade pip 'setuptools<81' wheel
-  "$VENV/bin/python" -m pip install -q -r requirements.txt
+  pip_q install -q --upgrade pip 'setuptools<81' wheel
+  pip_q install -q -r requirements.txt
   # The message wheels' exported CMake targets name include dirs from the machine
   # they were built on; point them at this venv's Python and numpy headers.
   pyinc=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
@@ -51,7 +53,7 @@ fi
 h=$(hash_of setup.py setup.cfg package.xml)
 if ! fresh package "$h" || [ ! -x "$VENV/bin/tracker_node" ]; then
   log "installing mot_ros (editable)"
-  "$VENV/bin/python" -m pip install -q --no-deps --no-build-isolation -e .
+  pip_q install -q --no-deps --no-build-isolation -e . | { grep -v "BuildBackendWarning\|editable\|^ *!!\|\*\*\*\|Please be careful\|name as your package\|with strategy\|^ *$" || true; }
   stamp package "$h"
 fi
 log "ready: $VENV"
