@@ -1,11 +1,9 @@
 """tracker_node as its own process, as `ros2 run` starts it: exit codes, signals, cross-process DDS."""
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import List
 
@@ -13,7 +11,7 @@ import pytest
 
 from mot_ros.core.synthetic import crossing_scene
 
-from conftest import REPO, wait_for
+from conftest import REPO
 from ros_harness import Harness
 
 EXE = Path(sys.executable).parent / "tracker_node"

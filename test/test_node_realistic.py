@@ -4,7 +4,6 @@ from __future__ import annotations
 from collections import Counter
 
 import cv2
-import pytest
 from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.parameter import Parameter
 

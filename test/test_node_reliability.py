@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 
 import cv2
-import numpy as np
 import pytest
 from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.parameter import Parameter
@@ -142,7 +141,7 @@ def test_failing_stage_is_counted_then_error_then_recovers(node: TrackerNode, ha
     tracker.update = flaky  # type: ignore[method-assign]
     try:
         for i in range(4):
-            key = harness.send(FRAMES[i].image, 100 + i)
+            harness.send(FRAMES[i].image, 100 + i)
             assert wait_for(lambda: node.stats.failed - failed_before == i + 1, 20)
         assert node.stats.consecutive_failures >= 3
         assert wait_for(lambda: any(s.level == b"\x02" or s.level == 2 for d in harness.diagnostics[-3:]

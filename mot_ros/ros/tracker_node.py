@@ -354,7 +354,8 @@ class TrackerNode(LifecycleNode):
             level, message = DiagnosticStatus.ERROR, f"{s['consecutive_failures']} consecutive frames failed: " \
                                                      f"{s['last_error']}"
         elif s["received"] == 0:
-            level, message = DiagnosticStatus.WARN, f"no frames received on {self.resolve_topic_name(self._input_topic)}"
+            topic = self.resolve_topic_name(self._input_topic)
+            level, message = DiagnosticStatus.WARN, f"no frames received on {topic}"
         values = {
             "input_hz": f"{s['input_hz']:.2f}", "processed_hz": f"{s['processed_hz']:.2f}",
             "frames_received": s["received"], "frames_processed": s["processed"],
