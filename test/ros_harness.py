@@ -120,3 +120,14 @@ class Harness(Node):
 def label_info_subscriber(node: Node, store: List[LabelInfo]):  # type: ignore[no-untyped-def]
     qos = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL, reliability=ReliabilityPolicy.RELIABLE)
     return node.create_subscription(LabelInfo, "label_info", store.append, qos)
+
+
+def teardown(spinner, node, *others) -> None:  # type: ignore[no-untyped-def]
+    """Stop spinning ``node`` and ``others``, take the tracker node down its lifecycle, destroy all."""
+    for n in (node, *others):
+        spinner.remove(n)
+    node.trigger_deactivate()
+    node.trigger_cleanup()
+    node.destroy_node()
+    for n in others:
+        n.destroy_node()

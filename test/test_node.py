@@ -20,7 +20,7 @@ from mot_ros.core.synthetic import SHAPE_CLASSES, crossing_scene
 from mot_ros.ros.tracker_node import TrackerNode
 
 from conftest import wait_for
-from ros_harness import Harness, box_iou, det_boxes, label_info_subscriber
+from ros_harness import Harness, box_iou, det_boxes, label_info_subscriber, teardown
 
 FRAMES = list(crossing_scene(640, 480, n_frames=60))
 
@@ -236,10 +236,7 @@ def test_auto_qos_matches_best_effort_and_reliable_publishers(ros: None, spinner
             spinner.remove(h)
             h.destroy_node()
     finally:
-        spinner.remove(node)
-        node.trigger_deactivate()
-        node.trigger_cleanup()
-        node.destroy_node()
+        teardown(spinner, node)
 
 
 def test_compressed_input(ros: None, spinner, shapes_model: str) -> None:
@@ -256,12 +253,7 @@ def test_compressed_input(ros: None, spinner, shapes_model: str) -> None:
             assert msg is not None
         assert len(msg.detections) >= 2
     finally:
-        spinner.remove(node)
-        spinner.remove(h)
-        node.trigger_deactivate()
-        node.trigger_cleanup()
-        node.destroy_node()
-        h.destroy_node()
+        teardown(spinner, node, h)
 
 
 def test_missing_model_fails_configure(ros: None) -> None:
@@ -292,12 +284,7 @@ def test_warns_when_publishers_exist_but_nothing_arrives(ros: None, spinner, sha
         assert "/image has 1 publisher(s) (reliability ['BEST_EFFORT']) but no frame arrived" in err, err[-2000:]
         assert "this subscription is RELIABLE" in err
     finally:
-        spinner.remove(node)
-        spinner.remove(h)
-        node.trigger_deactivate()
-        node.trigger_cleanup()
-        node.destroy_node()
-        h.destroy_node()
+        teardown(spinner, node, h)
 
 
 def test_reload_parameters_swap_safely(harness: Harness, tracker: TrackerNode, shapes_model: str,

@@ -10,7 +10,7 @@ from rclpy.parameter import Parameter
 from mot_ros.ros.tracker_node import TrackerNode
 
 from conftest import COCO_MODEL, SHARED_DATA, needs_shared
-from ros_harness import Harness
+from ros_harness import Harness, teardown
 
 VIDEO = SHARED_DATA / "videos" / "people-walking.mp4"
 START, COUNT = 1000, 50  # one person walking through the scene
@@ -43,12 +43,7 @@ def test_person_id_persists_on_real_video(ros: None, spinner) -> None:  # type: 
                 with_person += 1
             ids.update(d.id for d in msg.detections)
     finally:
-        spinner.remove(node)
-        spinner.remove(h)
-        node.trigger_deactivate()
-        node.trigger_cleanup()
-        node.destroy_node()
-        h.destroy_node()
+        teardown(spinner, node, h)
     assert with_person >= COUNT * 0.6, f"a person was tracked on only {with_person}/{COUNT} frames"
     main_id, n = ids.most_common(1)[0]
     assert n >= with_person * 0.9, f"the person changed ID: {dict(ids)}"

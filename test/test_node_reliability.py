@@ -17,7 +17,7 @@ from mot_ros.core.synthetic import crossing_scene
 from mot_ros.ros.tracker_node import TrackerNode
 
 from conftest import wait_for
-from ros_harness import Harness
+from ros_harness import Harness, teardown
 
 FRAMES = list(crossing_scene(320, 240, n_frames=60))[:10]
 ENCODINGS = ["bgr8", "rgb8", "mono8", "mono16", "16UC1", "32FC1", "64FC1", "bgra8", "yuv422", "bayer_rggb8", "",
@@ -117,12 +117,7 @@ def test_compressed_garbage_is_counted(ros: None, spinner, shapes_model: str) ->
         assert n.stats.bad >= 3
         assert h.send_and_wait(FRAMES[1].image, 70, jpeg=True) is not None
     finally:
-        spinner.remove(n)
-        spinner.remove(h)
-        n.trigger_deactivate()
-        n.trigger_cleanup()
-        n.destroy_node()
-        h.destroy_node()
+        teardown(spinner, n, h)
 
 
 def test_failing_stage_is_counted_then_error_then_recovers(node: TrackerNode, harness: Harness) -> None:
