@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import random
-import threading
 import time
 from pathlib import Path
 from typing import Callable, Iterator
@@ -15,6 +14,8 @@ os.environ.setdefault("ROS_DOMAIN_ID", str(random.Random(os.getpid()).randint(1,
 os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
 os.environ.setdefault("YOLO_OFFLINE", "1")
 os.environ.setdefault("RCUTILS_LOGGING_BUFFERED_STREAM", "0")
+
+from mot_ros.ros.spinning import BackgroundSpinner  # noqa: E402  (after the ROS environment)
 
 REPO = Path(__file__).resolve().parents[1]
 SHAPES_MODEL = Path(os.environ.get("MOT_ROS_SHAPES_MODEL", REPO / "models" / "shapes_yolov8n.pt"))
@@ -45,32 +46,8 @@ def ros() -> Iterator[None]:
         rclpy.try_shutdown()
 
 
-class Spinner:
+class Spinner(BackgroundSpinner):
     """A MultiThreadedExecutor spinning nodes in a background thread."""
-
-    def __init__(self) -> None:
-        from rclpy.executors import MultiThreadedExecutor
-
-        self.executor = MultiThreadedExecutor(num_threads=4)
-        self._thread = threading.Thread(target=self._spin, daemon=True)
-        self._thread.start()
-
-    def _spin(self) -> None:
-        try:
-            self.executor.spin()
-        except Exception:  # executor shut down while spinning
-            pass
-
-    def add(self, node):  # type: ignore[no-untyped-def]
-        self.executor.add_node(node)
-        return node
-
-    def remove(self, node) -> None:  # type: ignore[no-untyped-def]
-        self.executor.remove_node(node)
-
-    def stop(self) -> None:
-        self.executor.shutdown(timeout_sec=5.0)
-        self._thread.join(timeout=10.0)
 
 
 @pytest.fixture

@@ -381,6 +381,8 @@ class RosContext:
         from sensor_msgs.msg import Image
         from vision_msgs.msg import Detection2DArray
 
+        from ..ros.spinning import BackgroundSpinner
+
         rclpy.init()
         self._rclpy = rclpy
         self.node = Node("mot_ros_bench")
@@ -393,16 +395,8 @@ class RosContext:
         self.diag: Dict[str, str] = {}
         self.node.create_subscription(Detection2DArray, "detections", self._on_det, 100)
         self.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diag, 10)
-        self.executor = SingleThreadedExecutor()
-        self.executor.add_node(self.node)
-        self._thread = threading.Thread(target=self._spin, daemon=True)
-        self._thread.start()
-
-    def _spin(self) -> None:
-        try:
-            self.executor.spin()
-        except Exception:  # executor shut down while spinning
-            pass
+        self.spinner = BackgroundSpinner(SingleThreadedExecutor())
+        self.spinner.add(self.node)
 
     def _on_det(self, msg: Any) -> None:
         now = time.time()
@@ -416,8 +410,7 @@ class RosContext:
                     self.diag = {kv.key: kv.value for kv in st.values}
 
     def close(self) -> None:
-        self.executor.shutdown(timeout_sec=5.0)
-        self._thread.join(timeout=10.0)
+        self.spinner.stop()
         self.node.destroy_node()
         self._rclpy.try_shutdown()
 
