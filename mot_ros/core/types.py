@@ -56,6 +56,8 @@ class TrackedObject:
             False when the track is coasting on its Kalman prediction.
         age: Frames since the track was created.
         time_since_update: Frames since the last matched detection.
+        det_index: Index into this frame's detections of the matched detection, or -1
+            while the track coasts.
     """
 
     track_id: int
@@ -65,6 +67,7 @@ class TrackedObject:
     matched: bool = True
     age: int = 0
     time_since_update: int = 0
+    det_index: int = -1
 
 
 @dataclass
