@@ -5,21 +5,23 @@ import json
 import re
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from mot_ros.core.mot_format import load_rows, read_detections, read_seqinfo, write_sequence
 from mot_ros.core.synthetic import crossing_scene
 from mot_ros.tools.mot_track import main
 
+from conftest import assert_ids_follow_truth
+
 W, H, N = 320, 240, 14
+SCENES = list(crossing_scene(W, H, N))
 
 
 @pytest.fixture(scope="module")
 def sequence(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A MOTChallenge-layout sequence with gt (MOT15 layout) and public detections from the gt boxes."""
     frames, gt, det = [], [], []
-    for i, f in enumerate(crossing_scene(W, H, N), 1):
+    for i, f in enumerate(SCENES, 1):
         frames.append(f.image)
         for o in f.objects:
             x1, y1, x2, y2 = o.box()
@@ -41,7 +43,8 @@ def test_mot_with_model(sequence: Path, shapes_model: str, tmp_path: Path, capsy
     m = re.fullmatch(r"frames=(\d+) ms_per_frame=(\d+\.\d)", _last_line(text))
     assert m and int(m.group(1)) == N and float(m.group(2)) > 0
     rows = load_rows(out, min_columns=10)
-    assert rows.shape[1] == 10 and rows[:, 0].max() <= N and len(np.unique(rows[:, 1])) >= 3
+    assert rows.shape[1] == 10 and rows[:, 0].max() <= N
+    assert_ids_follow_truth(rows, SCENES, min_frames=N // 2)  # one ID per shape, exactly three IDs
     assert "HOTA" in text and "SYN-01" in text
 
 
@@ -57,6 +60,7 @@ def test_mot_with_public_detections(sequence: Path, tmp_path: Path, capsys: pyte
 
     s = evaluate_files(sequence / "gt" / "gt.txt", out).summary
     assert s["IDSW"] == 0 and s["IDF1"] > 0.95 and s["FP"] == 0
+    assert_ids_follow_truth(load_rows(out, min_columns=10), SCENES, min_frames=N - 1)  # n_init=1: every frame
 
 
 def test_det_threshold_filters(sequence: Path) -> None:

@@ -1,15 +1,22 @@
 """Spin an rclpy executor in a background thread (tools and tests)."""
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Optional
 
-from rclpy.executors import Executor, MultiThreadedExecutor
+from rclpy.executors import Executor, ExternalShutdownException, MultiThreadedExecutor, ShutdownException
 from rclpy.node import Node
+
+log = logging.getLogger(__name__)
 
 
 class BackgroundSpinner:
     """An executor spinning in a daemon thread; ``stop()`` shuts it down and joins the thread.
+
+    An exception raised by a callback ends the spinning (as ``Executor.spin`` does), is logged at once
+    with its traceback, kept in :attr:`error`, and raised again by :meth:`stop`, so a crashing callback
+    fails the caller instead of showing up later as a silent timeout.
 
     Args:
         executor: The executor to spin (default: a 4-thread MultiThreadedExecutor).
@@ -17,14 +24,31 @@ class BackgroundSpinner:
 
     def __init__(self, executor: Optional[Executor] = None) -> None:
         self.executor = executor if executor is not None else MultiThreadedExecutor(num_threads=4)
+        self._error: Optional[BaseException] = None
+        self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._spin, daemon=True)
         self._thread.start()
+
+    @property
+    def error(self) -> Optional[BaseException]:
+        """The exception that ended the spinning (a callback's), or None."""
+        return self._error
+
+    @property
+    def spinning(self) -> bool:
+        """True while the background thread spins."""
+        return self._thread.is_alive()
 
     def _spin(self) -> None:
         try:
             self.executor.spin()
-        except Exception:  # the executor was shut down while spinning
-            pass
+        except (ShutdownException, ExternalShutdownException):
+            pass  # the executor or the rclpy context was shut down: the normal way out
+        except BaseException as exc:  # noqa: B902  (kept and raised again in stop())
+            if self._stopping.is_set():
+                return  # a race with executor.shutdown() tearing down its wait set: not a callback's error
+            self._error = exc
+            log.error("a callback raised; spinning stopped (raised again by stop())", exc_info=exc)
 
     def add(self, node: Node) -> Node:
         """Spin ``node`` too; returns it."""
@@ -32,9 +56,18 @@ class BackgroundSpinner:
         return node
 
     def remove(self, node: Node) -> None:
+        """Stop spinning ``node``."""
         self.executor.remove_node(node)
 
     def stop(self) -> None:
-        """Shut the executor down and join its thread (do this before rclpy.shutdown)."""
+        """Shut the executor down and join its thread (do this before rclpy.shutdown).
+
+        Raises:
+            BaseException: The exception a callback raised while spinning, if any.
+        """
+        self._stopping.set()
         self.executor.shutdown(timeout_sec=5.0)
         self._thread.join(timeout=10.0)
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error

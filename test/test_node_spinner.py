@@ -1,0 +1,53 @@
+"""The background spinner used by the tests and the benchmark: a callback's exception is never swallowed."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+import rclpy
+from rclpy.executors import SingleThreadedExecutor
+
+from mot_ros.ros.spinning import BackgroundSpinner
+
+from conftest import wait_for
+
+pytestmark = pytest.mark.ros
+
+
+@pytest.mark.parametrize("single", [False, True])
+def test_callback_exception_is_raised_by_stop(ros: None, single: bool) -> None:
+    spinner = BackgroundSpinner(SingleThreadedExecutor() if single else None)
+    node = rclpy.create_node(f"spinner_crash_{int(single)}")
+    fired = threading.Event()
+
+    def crash() -> None:
+        fired.set()
+        raise ZeroDivisionError("planted callback failure")
+
+    node.create_timer(0.01, crash)
+    spinner.add(node)
+    try:
+        assert fired.wait(20.0), "the timer never fired"
+        assert wait_for(lambda: spinner.error is not None, 20.0), "the callback's exception was not kept"
+        assert wait_for(lambda: not spinner.spinning, 20.0), "spinning goes on after a callback raised"
+        with pytest.raises(ZeroDivisionError, match="planted callback failure"):
+            spinner.stop()
+        spinner.stop()  # raised once; a second stop is quiet
+    finally:
+        node.destroy_node()
+
+
+def test_clean_stop_raises_nothing(ros: None) -> None:
+    spinner = BackgroundSpinner()
+    node = rclpy.create_node("spinner_ok")
+    ticks = []
+    node.create_timer(0.01, lambda: ticks.append(1))
+    spinner.add(node)
+    try:
+        assert wait_for(lambda: len(ticks) >= 3, 20.0)
+        assert spinner.spinning and spinner.error is None
+    finally:
+        spinner.remove(node)
+        spinner.stop()
+        node.destroy_node()
+    assert not spinner.spinning
