@@ -18,6 +18,9 @@ import yaml
 
 NODE_NAME = "tracker_node"
 
+TRACKER_NAMES: Tuple[str, ...] = ("deepsort", "deepsort_realtime", "bytetrack", "botsort")
+"""The ``tracker`` parameter's choices: the names in :mod:`mot_ros.core.tracking.registry` (tested equal)."""
+
 
 def _p(default: Any, description: str, *, group: str, range: Optional[Tuple[float, float]] = None,
        choices: Optional[Sequence[str]] = None, reload: bool = False, read_only: bool = False,
@@ -51,7 +54,9 @@ class Config:
     classes: Tuple[str, ...] = _p((), "Classes to keep, as names or indices (e.g. [person, car] or [0, 2]); "
                                   "empty keeps all.", group="detector")
     # -- tracker ------------------------------------------------------------
-    tracker: str = _p("deepsort", "Tracking backend.", group="tracker", choices=("deepsort",), reload=True)
+    tracker: str = _p("deepsort", "Tracker, by registry name: deepsort (ours), deepsort_realtime (the "
+                      "deep-sort-realtime library), bytetrack and botsort (ultralytics' own classes). Switching at "
+                      "run time restarts the tracks; IDs keep counting up.", group="tracker", choices=TRACKER_NAMES)
     max_age: int = _p(30, "Frames a track survives without a matching detection (occlusion tolerance). "
                       "At 30 fps, 30 is one second.", group="tracker", range=(1, 100000))
     n_init: int = _p(2, "Consecutive detections before a track is confirmed and published. Higher suppresses "
@@ -77,6 +82,29 @@ class Config:
     embedder_size: int = _p(128, "Side in pixels of the square crops fed to mobilenet (deep-sort-realtime uses 224). "
                             "Smaller is faster.",
                             group="tracker", range=(32, 512), reload=True)
+    # -- ultralytics trackers (tracker=bytetrack|botsort) ---------------------
+    # conf_threshold is their track_high_thresh, low_conf_threshold their track_low_thresh and max_age their
+    # track_buffer (frames); defaults below are ultralytics' bytetrack.yaml / botsort.yaml.
+    ul_new_track_threshold: float = _p(0.25, "bytetrack/botsort: a detection left unmatched starts a track when "
+                                       "its score is at least this (ultralytics new_track_thresh).",
+                                       group="tracker", range=(0.0, 1.0))
+    ul_match_threshold: float = _p(0.8, "bytetrack/botsort: the largest cost (1 - IoU, score-fused) of a match in "
+                                   "the first association (ultralytics match_thresh).", group="tracker",
+                                   range=(0.0, 1.0))
+    ul_fuse_score: bool = _p(True, "bytetrack/botsort: multiply IoU similarity by the detection score in the "
+                             "first association (ultralytics fuse_score).", group="tracker")
+    ul_gmc_method: str = _p("sparseOptFlow", "botsort: global motion compensation of ultralytics' GMC class "
+                            "(ultralytics gmc_method); none turns it off.", group="tracker",
+                            choices=("sparseOptFlow", "orb", "sift", "ecc", "none"))
+    ul_proximity_threshold: float = _p(0.5, "botsort with ul_with_reid: the smallest IoU at which appearance may "
+                                       "match a track (ultralytics proximity_thresh).", group="tracker",
+                                       range=(0.0, 1.0))
+    ul_appearance_threshold: float = _p(0.8, "botsort with ul_with_reid: the smallest appearance similarity of a "
+                                        "match (ultralytics appearance_thresh).", group="tracker",
+                                        range=(0.0, 1.0))
+    ul_with_reid: bool = _p(False, "botsort: fuse appearance into the first association, using our embedder's "
+                            "embeddings (ultralytics with_reid with model auto); off means no embedding is "
+                            "computed.", group="tracker")
     # -- output -------------------------------------------------------------
     publish_coasting: bool = _p(False, "Also publish confirmed tracks that had no detection this frame (their "
                                 "Kalman prediction, with the last detection's class and score).", group="output")

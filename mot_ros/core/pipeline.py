@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Dict, List, Optional
+from typing import Dict, Optional
 
 import numpy as np
 
@@ -16,7 +16,7 @@ from .config import RELOAD_FIELDS, Config
 from .detector import YoloDetector
 from .drawing import Trails, draw_tracks
 from .embedders import Embedder, embedder_device, make_embedder
-from .tracker import DeepSortTracker, make_tracker
+from .tracking import TrackerBase, make_tracker, needs_rebuild
 from .types import Detections, FrameResult
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,8 @@ class Pipeline:
         self._class_idx = self.detector.class_indices(config.classes) if self.detector is not None else None
         self.embedder: Embedder = make_embedder(config.embedder, embedder_device(self.device, config.embedder_gpu),
                                                 config.embedder_model, config.embedder_size, config.half)
-        self.tracker: DeepSortTracker = make_tracker(config)
+        self.tracker: TrackerBase = make_tracker(config)
+        """The tracker (read-only for callers: switch it with ``apply_config(config.replace(tracker=...))``)."""
         self.trails = Trails(config.trail_length)
         self._last_stamp: Optional[float] = None
         self.frames = 0
@@ -76,8 +77,20 @@ class Pipeline:
         if changed & {"embedder", "embedder_model", "embedder_gpu", "embedder_size", "device", "half"}:
             embedder = make_embedder(new.embedder, embedder_device(device, new.embedder_gpu), new.embedder_model,
                                      new.embedder_size, new.half)
-        tracker = make_tracker(new) if "tracker" in changed else self.tracker
         with self._lock:
+            # built under the lock: its first ID is the live tracker's next one, so IDs keep counting up
+            rebuilt = needs_rebuild(old, new)
+            try:
+                tracker = make_tracker(new, first_id=self.tracker.next_id) if rebuilt else self.tracker
+            except Exception:
+                if detector is not self.detector and detector is not None:
+                    detector.close()
+                if embedder is not self.embedder:
+                    embedder.close()
+                raise
+            if rebuilt:
+                log.info("tracker %s -> %s: tracks restart at ID %d", old.tracker, new.tracker, tracker.next_id)
+                self.trails.clear()
             if detector is not self.detector and self.detector is not None:
                 self.detector.close()
             if embedder is not self.embedder:
@@ -96,6 +109,31 @@ class Pipeline:
             self.trails.length = new.trail_length
             self.config = new
 
+    @property
+    def tracker_name(self) -> str:
+        """Registry name of the running tracker."""
+        return self.config.tracker
+
+    @property
+    def num_tracks(self) -> int:
+        """Tracks alive in the running tracker."""
+        return self.tracker.num_tracks
+
+    @property
+    def next_id(self) -> int:
+        """The ID the next new track will get (IDs are never reused)."""
+        return self.tracker.next_id
+
+    @property
+    def detection_floor(self) -> float:
+        """The detector's confidence threshold: min(conf_threshold, low_conf_threshold).
+
+        Trackers with a low-score stage use detections in [low_conf_threshold, conf_threshold); the others
+        ignore them.
+        """
+        c = self.config
+        return float(min(c.conf_threshold, getattr(c, "low_conf_threshold", c.conf_threshold)))
+
     def reset(self) -> None:
         """Drop all tracks and trails (IDs keep counting up)."""
         with self._lock:
@@ -112,11 +150,12 @@ class Pipeline:
 
     # -- per frame --------------------------------------------------------------
     def detect(self, frame: np.ndarray) -> Detections:
-        """Run the detector with the current thresholds."""
+        """Run the detector at :attr:`detection_floor` with the current settings."""
         if self.detector is None:
             raise ValueError("detect: this pipeline was built without a detector; pass detections to process()")
         c = self.config
-        return self.detector.detect(frame, c.imgsz, c.conf_threshold, c.iou_threshold, c.max_det, self._class_idx)
+        return self.detector.detect(frame, c.imgsz, self.detection_floor, c.iou_threshold, c.max_det,
+                                    self._class_idx)
 
     def process(self, frame: np.ndarray, stamp: Optional[float] = None,
                 detections: Optional[Detections] = None) -> FrameResult:
@@ -126,7 +165,12 @@ class Pipeline:
             frame: (H, W, 3) uint8 BGR image.
             stamp: Capture time in seconds, or None/0 when unknown. A stamp more
                 than ``TIME_JUMP_BACK_SEC`` older than the last resets the tracker.
-            detections: Use these instead of running the detector.
+            detections: Use these instead of running the detector (e.g. cached at
+                :attr:`detection_floor`; rows below it are the tracker's to ignore).
+
+        The embedder runs only when the tracker uses appearance
+        (``needs_appearance``); the frame goes to the tracker when it asks
+        for it (``needs_frame``).
         """
         if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
             raise ValueError(f"frame: expected an (H, W, 3) uint8 BGR image, got shape {frame.shape} "
@@ -152,13 +196,16 @@ class Pipeline:
             elif self._class_idx is not None:
                 detections = detections.subset(np.isin(detections.classes, self._class_idx))
             t1 = time.perf_counter()
-            feats = self.embedder.embed(frame, detections.xyxy)
+            tracker = self.tracker
+            feats = self.embedder.embed(frame, detections.xyxy) if tracker.needs_appearance else None
             t2 = time.perf_counter()
-            tracks = self.tracker.update(detections, feats)
+            tracks = tracker.update(detections, feats, frame if tracker.needs_frame else None)
             t3 = time.perf_counter()
             self.trails.update(tracks)
             self.frames += 1
-            timings.update(detect=(t1 - t0) * 1e3, embed=(t2 - t1) * 1e3, associate=(t3 - t2) * 1e3)
+            timings.update(detect=(t1 - t0) * 1e3, associate=(t3 - t2) * 1e3)
+            if feats is not None:
+                timings["embed"] = (t2 - t1) * 1e3
             return FrameResult(tracks, detections, timings, reset)
 
     def annotate(self, frame: np.ndarray, result: FrameResult) -> np.ndarray:
@@ -173,7 +220,3 @@ class Pipeline:
             return dict(self.names)
         return {i: self.names[i] for i in self._class_idx}
 
-
-def unique_ids(results: List[FrameResult]) -> int:
-    """Number of distinct track IDs in ``results``."""
-    return len({t.track_id for r in results for t in r.tracks})
