@@ -132,11 +132,53 @@ class Config:
     max_consecutive_failures: int = _p(10, "Consecutive failed frames after which diagnostics report ERROR.",
                                        group="node", range=(1, 100000))
 
+    # -- depth (3D, issue 10) -----------------------------------------------------
+    use_depth: bool = _p(False, "Subscribe to depth (sensor_msgs/Image, 16UC1 mm or 32FC1 m, registered to the "
+                         "colour image) and camera_info, and publish detections_3d, tracks_3d and markers.",
+                         group="depth", read_only=True)
+    depth_sync_slop: float = _p(0.02, "Largest stamp difference (seconds) between a colour frame and its depth "
+                                "frame; 0 pairs exact stamps only. Nearest first; unpaired frames are counted.",
+                                group="depth", range=(0.0, 1.0))
+    depth_queue_size: int = _p(10, "Depth frames kept waiting for their colour frame.", group="depth",
+                               range=(1, 1000), read_only=True)
+    depth_min: float = _p(0.1, "Depths below this (metres) are invalid (too near to measure).", group="depth",
+                          range=(0.0, 1000.0))
+    depth_max: float = _p(20.0, "Depths above this (metres) are invalid (too far to trust).", group="depth",
+                          range=(0.0, 1000.0))
+    depth_box_shrink: float = _p(0.5, "Fraction of the box's width and height, around its centre, whose depth "
+                                 "pixels are used (smaller avoids the background at the box's edges).",
+                                 group="depth", range=(0.05, 1.0))
+    depth_percentile: float = _p(25.0, "Percentile of the valid depths in the shrunken box taken as the object's "
+                                 "front surface (50 = median; lower prefers the object over background behind "
+                                 "it).", group="depth", range=(0.0, 100.0))
+    depth_min_valid: float = _p(0.05, "Fraction of the shrunken box's depth pixels that must be valid; below it "
+                                "the track has no depth this frame (it coasts, and is counted).", group="depth",
+                                range=(0.0, 1.0))
+    depth_extent_default: float = _p(0.3, "Depth extent (metres) of an object's 3D box when its class has no "
+                                     "entry in depth_extents; the box centre lies half of it behind the visible "
+                                     "surface.", group="depth", range=(0.0, 100.0))
+    depth_extents: Tuple[str, ...] = _p((), "Depth extent per class, as class=metres with class names or indices "
+                                        "(e.g. [person=0.4, car=4.5]).", group="depth")
+    depth_extent_from_spread: bool = _p(False, "Take the depth extent from the spread of the box's depths (10th "
+                                        "to 90th percentile) instead of the per-class values.", group="depth")
+    depth_max_missed: int = _p(15, "Frames a track's 3D state coasts without valid depth before it is dropped "
+                               "from 3D (it is never published at the origin).", group="depth", range=(0, 100000))
+    depth_accel_noise: float = _p(2.0, "Process noise of the 3D constant-velocity Kalman filter (m/s^2): higher "
+                                  "follows manoeuvres faster, lower smooths the velocity more.", group="depth",
+                                  range=(0.001, 1000.0))
+
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             object.__setattr__(self, f.name, _check(f, getattr(self, f.name)))
         if self.box_source not in ("detection", "kalman"):  # pragma: no cover - covered by choices
             raise ValueError(f"box_source: expected detection or kalman, got {self.box_source!r}")
+        if self.depth_min >= self.depth_max:
+            raise ValueError(f"depth_min, depth_max: expected depth_min < depth_max, got {self.depth_min} and "
+                             f"{self.depth_max}")
+        if self.low_conf_threshold > self.conf_threshold:
+            raise ValueError(f"low_conf_threshold: expected a value <= conf_threshold ({self.conf_threshold}), got "
+                             f"{self.low_conf_threshold} (it is the floor of the second association, below the "
+                             f"first's threshold)")
         if self.embedder == "osnet" and not self.embedder_model:
             raise ValueError("embedder_model: expected the path of an OSNet ONNX file when embedder is 'osnet', "
                              "got an empty string")
@@ -205,6 +247,10 @@ def _check(f: dataclasses.Field, value: Any) -> Any:
         raise ValueError(f"{name}: expected one of {list(meta['choices'])}, got {value!r}")
     if name == "device" and not _valid_device(value):
         raise ValueError(f"device: expected auto, cpu, cuda or cuda:N, got {value!r}")
+    if name == "depth_extents":
+        from .depth3d import parse_extents
+
+        parse_extents(value)
     if name == "model" and not value:
         raise ValueError("model: expected the path of a detector weights file, got an empty string")
     return value
