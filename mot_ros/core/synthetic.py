@@ -7,7 +7,7 @@ deterministic for a given seed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -167,3 +167,233 @@ def training_sample(rng: np.random.Generator, width: int = 320, height: int = 32
                                 float(rng.uniform(0, width)), float(rng.uniform(0, height)),
                                 size, color=color))  # type: ignore[arg-type]
     return SceneFrame(render(width, height, objs, bg), objs)
+
+
+# -- development-set scenes: continuous-time motion, occluders, faded objects, a moving camera ----------------
+
+@dataclass
+class WorldObject:
+    """A shape moving in world pixels with constant velocity, bouncing off the world's edges.
+
+    Motion is defined in continuous time (pixels per second), so the same scene
+    can be sampled at any frame rate.
+
+    Attributes:
+        obj_id: Ground-truth identity (1-based).
+        cls: Class index into ``SHAPE_CLASSES``.
+        x0: Centre x at t = 0, world pixels.
+        y0: Centre y at t = 0, world pixels.
+        size: Side (or diameter) in pixels.
+        vx: Velocity along x in pixels per second.
+        vy: Velocity along y in pixels per second.
+        color: BGR colour.
+        alpha: Opacity in (0, 1]; faded shapes give low-confidence detections.
+        t_start: Time (seconds) the object enters the scene.
+        t_end: Time (seconds) it leaves (None: never).
+    """
+
+    obj_id: int
+    cls: int
+    x0: float
+    y0: float
+    size: float
+    vx: float = 0.0
+    vy: float = 0.0
+    color: Tuple[int, int, int] = (0, 0, 230)
+    alpha: float = 1.0
+    t_start: float = 0.0
+    t_end: Optional[float] = None
+
+    def at(self, t: float, world: Tuple[int, int]) -> ShapeObject:
+        """The object at time ``t`` as a :class:`ShapeObject` in world pixels."""
+        h = self.size / 2.0
+        return ShapeObject(self.obj_id, self.cls, _bounce(self.x0 + self.vx * t, h, world[0] - h),
+                           _bounce(self.y0 + self.vy * t, h, world[1] - h), self.size, color=self.color)
+
+    def alive(self, t: float) -> bool:
+        """True while the object is in the scene."""
+        return t >= self.t_start and (self.t_end is None or t < self.t_end)
+
+
+def _bounce(v: float, lo: float, hi: float) -> float:
+    """Position of a point moving freely in [lo, hi] and reflecting off both ends (a triangle wave)."""
+    span = hi - lo
+    if span <= 0:
+        return lo
+    r = (v - lo) % (2 * span)
+    return lo + (r if r <= span else 2 * span - r)
+
+
+@dataclass
+class Obstacle:
+    """A static rectangle in world pixels drawn over the objects (a pillar, a parked car)."""
+
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+    color: Tuple[int, int, int] = (90, 90, 90)
+
+
+CameraPath = Callable[[float], Tuple[float, float]]
+"""Time in seconds to the top-left corner of the camera window, in world pixels."""
+
+
+def pan_shake_camera(world: Tuple[int, int], view: Tuple[int, int], period_s: float = 6.0,
+                     shake_px: float = 3.0, seed: int = 7) -> CameraPath:
+    """A window that sweeps left and right, bobs up and down and shakes (a robot turning and driving).
+
+    The shake is smooth noise in time (sums of sines with random phases), so it
+    is the same motion at every frame rate.
+    """
+    ax, ay = (world[0] - view[0]) / 2.0, (world[1] - view[1]) / 2.0
+    rng = np.random.default_rng(seed)
+    freqs = rng.uniform(2.0, 6.0, size=(2, 3))
+    phases = rng.uniform(0, 2 * np.pi, size=(2, 3))
+
+    def path(t: float) -> Tuple[float, float]:
+        sx = shake_px * float(np.sum(np.sin(2 * np.pi * freqs[0] * t + phases[0]))) / 1.5
+        sy = shake_px * float(np.sum(np.sin(2 * np.pi * freqs[1] * t + phases[1]))) / 1.5
+        ox = ax + ax * np.sin(2 * np.pi * t / period_s) + sx
+        oy = ay + 0.6 * ay * np.sin(2 * np.pi * t / (1.7 * period_s) + 1.0) + sy
+        return (min(max(ox, 0.0), world[0] - view[0]), min(max(oy, 0.0), world[1] - view[1]))
+    return path
+
+
+@dataclass
+class WorldScene:
+    """A scene of :class:`WorldObject` and :class:`Obstacle` seen through a (possibly moving) camera window.
+
+    Attributes:
+        world: World size (width, height) in pixels.
+        view: Camera window size (width, height); the rendered frame size.
+        objects: The moving shapes, drawn in list order (later ones on top).
+        obstacles: Static occluders drawn over every object.
+        camera: Window position over time (None: a static window at the world's centre).
+        seed: Seed of the background.
+        min_visibility: Objects with a smaller visible fraction are left out of the ground truth.
+    """
+
+    world: Tuple[int, int]
+    view: Tuple[int, int]
+    objects: List[WorldObject]
+    obstacles: List[Obstacle] = field(default_factory=list)
+    camera: Optional[CameraPath] = None
+    seed: int = 0
+    min_visibility: float = 0.4
+
+    def frames(self, fps: float, duration_s: float) -> Iterator[Tuple[np.ndarray, List[Tuple[float, ...]]]]:
+        """Yield ``(BGR frame, gt rows)`` sampled at ``fps`` for ``duration_s`` seconds.
+
+        Ground-truth rows are MOTChallenge ``frame,id,x,y,w,h,1,1,visibility`` (class 1:
+        every shape is a target, as pedestrians are in MOT16) with the whole (amodal)
+        box clipped to the frame, for objects at least ``min_visibility`` visible.
+        """
+        if fps <= 0 or duration_s <= 0:
+            raise ValueError(f"frames: expected fps > 0 and duration_s > 0, got fps={fps} duration_s={duration_s}")
+        bg = _background(np.random.default_rng(self.seed), *self.world)
+        for ob in self.obstacles:
+            cv2.rectangle(bg, (int(ob.x1), int(ob.y1)), (int(ob.x2), int(ob.y2)), ob.color, -1)
+        vw, vh = self.view
+        for n in range(int(round(fps * duration_s))):
+            t = n / fps
+            ox, oy = self.camera(t) if self.camera else ((self.world[0] - vw) / 2.0, (self.world[1] - vh) / 2.0)
+            ox, oy = int(round(ox)), int(round(oy))
+            img = bg.copy()
+            masks, alive = [], []
+            for wo in self.objects:
+                if not wo.alive(t):
+                    continue
+                obj = wo.at(t, self.world)
+                layer = img.copy() if wo.alpha < 1.0 else img
+                draw_shape(layer, obj)
+                if wo.alpha < 1.0:
+                    cv2.addWeighted(layer, wo.alpha, img, 1.0 - wo.alpha, 0.0, dst=img)
+                m = np.zeros(self.world[::-1], np.uint8)
+                draw_shape(m, ShapeObject(0, obj.cls, obj.x, obj.y, obj.size, color=(255, 255, 255)))
+                masks.append(m > 0)
+                alive.append(obj)
+            for ob in self.obstacles:  # obstacles stay in front of everything
+                cv2.rectangle(img, (int(ob.x1), int(ob.y1)), (int(ob.x2), int(ob.y2)), ob.color, -1)
+            front = np.zeros(self.world[::-1], bool)
+            for ob in self.obstacles:
+                front[int(ob.y1):int(ob.y2) + 1, int(ob.x1):int(ob.x2) + 1] = True
+            rows: List[Tuple[float, ...]] = []
+            for k in range(len(alive) - 1, -1, -1):  # top-most first, so `front` holds what covers object k
+                obj, m = alive[k], masks[k]
+                full = int(m.sum())
+                vis_m = m & ~front
+                vis_m = vis_m[oy:oy + vh, ox:ox + vw]
+                front |= m
+                vis = float(vis_m.sum()) / full if full else 0.0
+                if vis < self.min_visibility:
+                    continue
+                x1, y1, x2, y2 = obj.box()
+                x1, y1 = max(x1 - ox, 0.0), max(y1 - oy, 0.0)
+                x2, y2 = min(x2 - ox, float(vw)), min(y2 - oy, float(vh))
+                if x2 - x1 < 2 or y2 - y1 < 2:
+                    continue
+                rows.append((n + 1, obj.obj_id, x1, y1, x2 - x1, y2 - y1, 1, 1, round(vis, 3)))
+            yield img[oy:oy + vh, ox:ox + vw].copy(), sorted(rows, key=lambda r: r[1])
+
+
+def _lane_objects(first_id: int, n: int, y: float, speed: float, world_w: int, cls: int,
+                  color: Tuple[int, int, int], size: float, phase: float = 0.0) -> List[WorldObject]:
+    """``n`` identical shapes spaced along a horizontal lane, all moving at ``speed`` px/s."""
+    gap = world_w / n
+    return [WorldObject(first_id + i, cls, (phase + i * gap) % world_w, y, size, speed, 0.0, color)
+            for i in range(n)]
+
+
+def dev_scene(kind: str, view: Tuple[int, int] = (640, 480), seed: int = 0) -> WorldScene:
+    """One of the development-set scenes (deterministic for a given ``seed``).
+
+    Kinds:
+        ``occlusion``: shapes bouncing around behind two pillars and over each other.
+        ``crossing``: two lanes of identical red circles moving in opposite directions, crossing
+        repeatedly, plus a diagonal lane of identical green squares.
+        ``lowconf``: faded (low-contrast) shapes, some partly behind a wall, among normal ones.
+        ``pan``: a mixed scene in a larger world seen through a panning and shaking window.
+        ``mixed``: occluders, look-alikes and faded shapes together (static camera).
+
+    Raises:
+        ValueError: For an unknown kind.
+    """
+    vw, vh = view
+    rng = np.random.default_rng(seed + 100)
+    red, green, blue = (0, 0, 220), (0, 190, 0), (220, 80, 0)
+    if kind == "occlusion":
+        objs = [WorldObject(i + 1, int(rng.integers(0, 3)), float(rng.uniform(60, vw - 60)),
+                            float(rng.uniform(60, vh - 60)), float(rng.uniform(45, 75)),
+                            float(rng.choice([-1, 1]) * rng.uniform(60, 140)),
+                            float(rng.choice([-1, 1]) * rng.uniform(30, 90)), _PALETTE[i % 5])
+                for i in range(7)]
+        obst = [Obstacle(0.30 * vw, 0.0, 0.30 * vw + 70, 0.75 * vh), Obstacle(0.65 * vw, 0.3 * vh, 0.65 * vw + 60, vh)]
+        return WorldScene((vw, vh), view, objs, obst, seed=seed)
+    if kind == "crossing":
+        objs = _lane_objects(1, 3, 0.42 * vh, 110.0, vw, 0, red, 60)
+        objs += _lane_objects(4, 3, 0.50 * vh, -110.0, vw, 0, red, 60, phase=vw / 6)
+        objs += [WorldObject(7 + i, 1, 80 + 180 * i, 60 + 120 * i, 55, 70.0, 70.0, green) for i in range(3)]
+        return WorldScene((vw, vh), view, objs, seed=seed)
+    if kind == "lowconf":
+        objs = [WorldObject(i + 1, i % 3, float(rng.uniform(60, vw - 60)), float(rng.uniform(60, vh - 60)),
+                            float(rng.uniform(40, 70)), float(rng.uniform(-120, 120)), float(rng.uniform(-80, 80)),
+                            _PALETTE[(i + 2) % 6], alpha=(0.35 if i % 2 else 1.0)) for i in range(8)]
+        obst = [Obstacle(0.0, 0.62 * vh, 0.55 * vw, 0.62 * vh + 40, (120, 120, 120))]
+        return WorldScene((vw, vh), view, objs, obst, seed=seed, min_visibility=0.3)
+    if kind == "pan":
+        ww, wh = int(vw * 1.6), int(vh * 1.4)
+        objs = [WorldObject(i + 1, i % 3, float(rng.uniform(60, ww - 60)), float(rng.uniform(60, wh - 60)),
+                            float(rng.uniform(45, 70)), float(rng.uniform(-60, 60)), float(rng.uniform(-40, 40)),
+                            (red if i % 3 == 0 else _PALETTE[i % 7])) for i in range(10)]
+        obst = [Obstacle(0.45 * ww, 0.2 * wh, 0.45 * ww + 60, 0.8 * wh)]
+        return WorldScene((ww, wh), view, objs, obst, camera=pan_shake_camera((ww, wh), view), seed=seed)
+    if kind == "mixed":
+        objs = _lane_objects(1, 3, 0.30 * vh, 90.0, vw, 0, red, 55)
+        objs += _lane_objects(4, 3, 0.36 * vh, -90.0, vw, 0, red, 55, phase=vw / 6)
+        objs += [WorldObject(7 + i, 2, float(rng.uniform(60, vw - 60)), float(rng.uniform(0.5 * vh, vh - 60)),
+                             float(rng.uniform(45, 65)), float(rng.uniform(-100, 100)), float(rng.uniform(-60, 60)),
+                             blue, alpha=(0.4 if i == 0 else 1.0)) for i in range(4)]
+        obst = [Obstacle(0.5 * vw, 0.15 * vh, 0.5 * vw + 50, 0.9 * vh)]
+        return WorldScene((vw, vh), view, objs, obst, seed=seed)
+    raise ValueError(f"dev_scene: expected kind occlusion, crossing, lowconf, pan or mixed, got {kind!r}")

@@ -309,12 +309,17 @@ def cmd_mot(args: argparse.Namespace) -> int:
     out_path = Path(args.output)
     _prepare_output(out_path, "results")
     progress = Progress(info.seq_length, info.name, _progress_enabled(args))
+    saved: List[Any] = []
+    pipeline = _recording_pipeline(config, detections is None, saved) if args.save_detections else None
     try:
-        run = run_ours(info, config, detections=detections, on_frame=lambda i: progress.update())
+        run = run_ours(info, config, detections=detections, on_frame=lambda i: progress.update(), pipeline=pipeline)
     finally:
         progress.close()
     write_rows(out_path, run.rows)
     _out(f"results: {out_path} ({len(run.rows)} rows, {run.unique_ids} unique IDs)")
+    if args.save_detections:
+        n_det = save_detections(args.save_detections, saved)
+        _out(f"detections: {args.save_detections} ({n_det} rows)")
     if args.eval:
         if not info.gt_path.is_file():
             raise ValueError(f"--eval: sequence {args.sequence!r} has no gt/gt.txt")
@@ -328,6 +333,35 @@ def cmd_mot(args: argparse.Namespace) -> int:
         _out(format_table([(info.name, summary)]))
     _out(f"frames={run.frames} ms_per_frame={run.ms_per_frame:.1f}")
     return EXIT_OK
+
+
+def _recording_pipeline(config: Any, load_detector: bool, saved: List[Any]) -> Any:
+    """A Pipeline that appends every frame's detections (those the tracker got) to ``saved``."""
+    from ..core.pipeline import Pipeline
+
+    class RecordingPipeline(Pipeline):
+        def process(self, frame: Any, stamp: Optional[float] = None, detections: Any = None) -> Any:
+            result = super().process(frame, stamp, detections)
+            saved.append(result.detections)
+            return result
+
+    return RecordingPipeline(config, load_detector=load_detector)
+
+
+def save_detections(path: str, per_frame: Sequence[Any]) -> int:
+    """Write detections (one entry per frame, from frame 1) as MOTChallenge det rows; return the row count.
+
+    Rows are ``frame,-1,x,y,w,h,score,class,-1,-1`` (column 8 holds the class index), which
+    ``--detections`` reads back.
+    """
+    from ..core.mot_format import write_rows
+
+    out = Path(path)
+    _prepare_output(out, "--save-detections")
+    rows = [(i, -1, float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1]), float(s), int(c), -1, -1)
+            for i, d in enumerate(per_frame, 1) for b, s, c in zip(d.xyxy, d.scores, d.classes)]
+    write_rows(out, rows)
+    return len(rows)
 
 
 # -- eval ------------------------------------------------------------------------------------
@@ -464,6 +498,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--det-threshold", type=float, metavar="S",
                    help="with --detections: keep rows with score >= S (MOT scores are detector-specific)")
     p.add_argument("--eval", action="store_true", help="also print the metrics against gt/gt.txt")
+    p.add_argument("--save-detections", metavar="FILE",
+                   help="also write every frame's detections at the detector floor (min(conf_threshold, "
+                   "low_conf_threshold)) as det rows frame,-1,x,y,w,h,score,class,-1,-1 that --detections reads")
     p.set_defaults(func=cmd_mot)
 
     p = sub.add_parser("eval", parents=[common], help="HOTA, MOTA, IDF1, IDSW, FP, FN with TrackEval",

@@ -1,0 +1,299 @@
+#!/usr/bin/env python3
+"""Sweep trackers and tracker settings over the development set on cached detections and embeddings.
+
+usage:
+    scripts/make_devset.py                                   # once: builds out/devset/ and devset.json
+    scripts/sweep_trackers.py cache                          # once: detections + embeddings per sequence
+    scripts/sweep_trackers.py run [--configs A,B] [--seqs S1,S2] [--set k=v ...] [--name N]
+    scripts/sweep_trackers.py table [--markdown FILE] [--metrics HOTA,IDF1] [--rows A,B]
+    scripts/sweep_trackers.py check CANDIDATE BASELINE       # is CANDIDATE >= BASELINE on every sequence?
+
+``cache`` runs ``mot_track mot SEQ --save-detections`` once per sequence at the
+detector floor (0.1) and stores the appearance embeddings of every detection
+(mobilenet for all sequences, osnet too for the real ones) in
+``out/devset/cache/<seq>.npz``. ``run`` then builds each tracker with the
+registry (``mot_ros.core.tracking.make_tracker``), feeds it the cached
+detections exactly as the pipeline does (detections at min(conf_threshold,
+low_conf_threshold), embeddings only when the tracker needs appearance, the
+frame only when it needs it), evaluates with TrackEval
+(``mot_ros.core.evaluation.evaluate_arrays``) and merges the per-sequence
+metrics into ``out/devset/sweep.json``. A configuration over the whole
+development set takes seconds to a minute.
+
+A row of the results is a named configuration: a registered tracker name
+(``bytetrack``, ``botsort``, ...) or an entry of ``CONFIGS`` below, each a set
+of ``--set`` overrides on the schema defaults. On the real sequences the
+detector keeps persons only and ``embedder=osnet`` rows use the OSNet ONNX.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+os.environ.setdefault("YOLO_OFFLINE", "1")
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import numpy as np  # noqa: E402
+
+from mot_ros.core.config import FIELD_NAMES, Config, parse_override  # noqa: E402
+from mot_ros.core.evaluation import evaluate_arrays  # noqa: E402
+from mot_ros.core.mot_format import load_rows, read_image, read_seqinfo  # noqa: E402
+from mot_ros.core.types import Detections  # noqa: E402
+
+DEVSET = REPO / "out" / "devset"
+FLOOR = 0.1
+METRICS = ("HOTA", "IDF1", "MOTA", "IDSW")
+
+# Candidate configurations of our deepsort: overrides on the schema defaults. "published" rows start from the
+# papers' settings; the others change one thing at a time from there.
+CONFIGS: Dict[str, Dict[str, Any]] = {
+    "deepsort-landed": {"tracker": "deepsort"},
+}
+
+
+def manifest(devset: Path) -> List[Dict[str, Any]]:
+    """The sequences of ``devset.json``."""
+    path = devset / "devset.json"
+    if not path.is_file():
+        raise SystemExit(f"sweep: {path} is missing; run scripts/make_devset.py first")
+    return json.loads(path.read_text())["sequences"]
+
+
+# -- cache -------------------------------------------------------------------------------------
+
+def cache_sequence(seq: Dict[str, Any], devset: Path, force: bool = False) -> Path:
+    """Detections at the floor (through ``mot_track mot --save-detections``) and embeddings, once."""
+    from mot_ros.core.embedders import make_embedder
+
+    cache = devset / "cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    det_path, npz_path = cache / f"{seq['name']}.det.txt", cache / f"{seq['name']}.npz"
+    if npz_path.is_file() and not force:
+        return npz_path
+    sets = [f"conf_threshold={FLOOR}"] + (["low_conf_threshold=%g" % FLOOR] if "low_conf_threshold" in FIELD_NAMES
+                                          else [])
+    if seq["classes"]:
+        sets.append("classes=[" + ",".join(seq["classes"]) + "]")
+    cmd = [str(REPO / ".venv" / "bin" / "mot_track"), "mot", seq["dir"], "-o", str(cache / f"{seq['name']}.trk.txt"),
+           "--model", seq["model"], "--save-detections", str(det_path), "-q", "--set", "device=cpu"]
+    for s in sets:
+        cmd += ["--set", s]
+    t0 = time.monotonic()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    rows = load_rows(det_path, min_columns=8, what="detections")
+    info = read_seqinfo(seq["dir"])
+    embedders = {"mobilenet": make_embedder("mobilenet", "cpu")}
+    if seq.get("osnet"):
+        embedders["osnet"] = make_embedder("osnet", "cpu", seq["osnet"])
+    feats: Dict[str, List[np.ndarray]] = {k: [] for k in embedders}
+    for f in range(1, info.seq_length + 1):
+        r = rows[rows[:, 0] == f]
+        xyxy = np.stack([r[:, 2], r[:, 3], r[:, 2] + r[:, 4], r[:, 3] + r[:, 5]], axis=1) if len(r) else \
+            np.zeros((0, 4))
+        img = read_image(info.image_path(f))
+        for k, e in embedders.items():
+            feats[k].append(e.embed(img, xyxy.astype(np.float32)) if len(r) else np.zeros((0, 0), np.float32))
+    arrays = {"rows": rows}
+    for k, fl in feats.items():
+        dim = max((x.shape[1] for x in fl if x.size), default=1)
+        arrays["emb_" + k] = np.concatenate([x if x.size else np.zeros((0, dim), np.float32) for x in fl])
+    np.savez_compressed(npz_path, **arrays)
+    print(f"cached {seq['name']}: {len(rows)} detections, embedders {list(embedders)}, "
+          f"{time.monotonic() - t0:.0f} s", flush=True)
+    return npz_path
+
+
+class CachedSequence:
+    """One sequence's ground truth, cached detections, embeddings and (lazily read) frames."""
+
+    def __init__(self, seq: Dict[str, Any], devset: Path) -> None:
+        self.seq = seq
+        self.info = read_seqinfo(seq["dir"])
+        self.gt = load_rows(self.info.gt_path, min_columns=7, what="ground truth")
+        data = np.load(devset / "cache" / f"{seq['name']}.npz")
+        rows = data["rows"]
+        self.emb = {k[4:]: data[k] for k in data.files if k.startswith("emb_")}
+        self.frames: List[Tuple[Detections, np.ndarray]] = []
+        for f in range(1, self.info.seq_length + 1):
+            idx = np.flatnonzero(rows[:, 0] == f)
+            r = rows[idx]
+            xyxy = np.stack([r[:, 2], r[:, 3], r[:, 2] + r[:, 4], r[:, 3] + r[:, 5]], axis=1) if len(r) else \
+                np.zeros((0, 4))
+            self.frames.append((Detections(xyxy, r[:, 6], r[:, 7].astype(int)), idx))
+        self._images: Dict[int, np.ndarray] = {}
+
+    def image(self, f: int) -> np.ndarray:
+        """BGR image of 1-based frame ``f`` (kept in memory after the first read)."""
+        img = self._images.get(f)
+        if img is None:
+            img = self._images[f] = read_image(self.info.image_path(f))
+        return img
+
+
+# -- run ---------------------------------------------------------------------------------------
+
+def config_for(overrides: Dict[str, Any], seq: Dict[str, Any]) -> Optional[Config]:
+    """Schema defaults + the sequence's detector settings + ``overrides``; None when a key is unknown."""
+    if any(k not in FIELD_NAMES for k in overrides):
+        return None
+    values: Dict[str, Any] = {"model": seq["model"], "classes": tuple(seq["classes"]), "device": "cpu"}
+    values.update(overrides)
+    if values.get("embedder") == "osnet":
+        if not seq.get("osnet"):
+            return None
+        values["embedder_model"] = seq["osnet"]
+    return Config(**values)
+
+
+def run_tracker(config: Config, cs: CachedSequence) -> Tuple[Dict[str, float], float]:
+    """Track the cached sequence as the pipeline would; return (metrics, ms per frame of tracking)."""
+    from mot_ros.core.tracking import make_tracker
+
+    tracker = make_tracker(config)
+    floor = min(config.conf_threshold, getattr(config, "low_conf_threshold", config.conf_threshold))
+    emb_all = cs.emb.get(config.embedder) if tracker.needs_appearance else None
+    if tracker.needs_appearance and emb_all is None:
+        raise ValueError(f"{cs.seq['name']}: no cached {config.embedder} embeddings")
+    rows: List[Tuple[float, ...]] = []
+    t_total = 0.0
+    for f, (dets, idx) in enumerate(cs.frames, 1):
+        keep = dets.scores >= floor
+        d = dets.subset(keep)
+        emb = emb_all[idx[keep]] if emb_all is not None else None
+        frame = cs.image(f) if tracker.needs_frame else None
+        t0 = time.perf_counter()
+        tracks = tracker.update(d, emb, frame)
+        t_total += time.perf_counter() - t0
+        for t in tracks:
+            x1, y1, x2, y2 = t.xyxy
+            rows.append((f, t.track_id, x1, y1, x2 - x1, y2 - y1, t.score, -1, -1, -1))
+    res = np.array(rows, float) if rows else np.zeros((0, 10))
+    summary = evaluate_arrays(cs.gt, res, cs.info.seq_length, name=cs.seq["name"]).summary
+    return summary, 1e3 * t_total / max(1, len(cs.frames))
+
+
+def load_results(devset: Path) -> Dict[str, Dict[str, Dict[str, float]]]:
+    path = devset / "sweep.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def save_results(devset: Path, results: Dict[str, Dict[str, Dict[str, float]]]) -> None:
+    (devset / "sweep.json").write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    seqs = [s for s in manifest(args.devset) if not args.seqs or s["name"] in args.seqs.split(",")]
+    todo: List[Tuple[str, Dict[str, Any]]] = []
+    if args.set:
+        todo.append((args.name or "+".join(args.set), dict(parse_override(s) for s in args.set)))
+    for name in (args.configs.split(",") if args.configs else ([] if args.set else list(CONFIGS))):
+        todo.append((name, CONFIGS.get(name, {"tracker": name})))
+    results = load_results(args.devset)
+    cached = {s["name"]: CachedSequence(s, args.devset) for s in seqs}
+    for name, overrides in todo:
+        t0 = time.monotonic()
+        row = results.setdefault(name, {})
+        row["_config"] = overrides  # type: ignore[assignment]
+        for s in seqs:
+            config = config_for(overrides, s)
+            if config is None:
+                continue
+            m, ms = run_tracker(config, cached[s["name"]])
+            row[s["name"]] = {k: m[k] for k in ("HOTA", "IDF1", "MOTA", "IDSW", "FP", "FN", "AssA", "DetA")}
+            row[s["name"]]["ms"] = ms
+        save_results(args.devset, results)
+        line = " ".join(f"{s['name'][:14]}={row[s['name']]['HOTA']:.3f}/{row[s['name']]['IDF1']:.3f}"
+                        for s in seqs if s["name"] in row)
+        print(f"{name} ({time.monotonic() - t0:.0f} s): {line}", flush=True)
+    return 0
+
+
+# -- tables ------------------------------------------------------------------------------------
+
+def table(results: Dict[str, Any], seqs: Sequence[str], rows: Sequence[str], metrics: Sequence[str],
+          markdown: bool = True) -> str:
+    """One row per configuration, one column per sequence holding ``metric/metric/...``."""
+    head = ["config"] + list(seqs)
+    lines = []
+    for r in rows:
+        cells = [r]
+        for s in seqs:
+            m = results.get(r, {}).get(s)
+            cells.append("—" if m is None else "/".join(
+                (f"{m[k]:.3f}".lstrip("0") if k not in ("IDSW", "FP", "FN") else f"{int(m[k])}") for k in metrics))
+        lines.append(cells)
+    if markdown:
+        out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        out += ["| " + " | ".join(c) + " |" for c in lines]
+        return "\n".join(out)
+    widths = [max(len(x[i]) for x in [head] + lines) for i in range(len(head))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(x, widths)) for x in [head] + lines)
+
+
+def cmd_table(args: argparse.Namespace) -> int:
+    results = load_results(args.devset)
+    seqs = [s["name"] for s in manifest(args.devset)]
+    rows = args.rows.split(",") if args.rows else sorted(results)
+    text = table(results, seqs if not args.seqs else args.seqs.split(","), rows, args.metrics.split(","),
+                 markdown=bool(args.markdown))
+    if args.markdown and args.markdown != "-":
+        Path(args.markdown).write_text(text + "\n")
+    print(text)
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Per-sequence deltas of a candidate against a baseline; exit 0 when it is never worse."""
+    results = load_results(args.devset)
+    cand, base = results[args.candidate], results[args.baseline]
+    worse = []
+    for s in sorted(set(cand) & set(base) - {"_config"}):
+        d = {k: cand[s][k] - base[s][k] for k in ("HOTA", "IDF1")}
+        flag = "" if d["HOTA"] >= -args.tol and d["IDF1"] >= -args.tol else "  WORSE"
+        if flag:
+            worse.append(s)
+        print(f"{s:24s} HOTA {cand[s]['HOTA']:.3f} ({d['HOTA']:+.3f})  IDF1 {cand[s]['IDF1']:.3f} "
+              f"({d['IDF1']:+.3f}){flag}")
+    print(f"{args.candidate} vs {args.baseline}: worse on {len(worse)} sequence(s) {worse}")
+    return 1 if worse else 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--devset", type=Path, default=DEVSET)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("cache")
+    p.add_argument("--seqs", default="")
+    p.add_argument("--force", action="store_true")
+    p = sub.add_parser("run")
+    p.add_argument("--configs", default="", help="comma-separated names from CONFIGS or registered trackers")
+    p.add_argument("--seqs", default="")
+    p.add_argument("--set", action="append", help="an ad-hoc configuration: overrides on the defaults")
+    p.add_argument("--name", default="", help="row name of the --set configuration")
+    p = sub.add_parser("table")
+    p.add_argument("--rows", default="")
+    p.add_argument("--seqs", default="")
+    p.add_argument("--metrics", default="HOTA,IDF1")
+    p.add_argument("--markdown", default="", help="write Markdown to FILE ('-': print only)")
+    p = sub.add_parser("check")
+    p.add_argument("candidate")
+    p.add_argument("baseline")
+    p.add_argument("--tol", type=float, default=0.0)
+    args = ap.parse_args(argv)
+    if args.cmd == "cache":
+        for s in manifest(args.devset):
+            if not args.seqs or s["name"] in args.seqs.split(","):
+                cache_sequence(s, args.devset, args.force)
+        return 0
+    return {"run": cmd_run, "table": cmd_table, "check": cmd_check}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
