@@ -2,84 +2,60 @@
 
 The node is thin: it converts messages, hands the newest frame to
 :class:`mot_ros.core.pipeline.Pipeline` on a worker thread, and publishes the
-results. See the README for topics, parameters and guarantees.
+results. Counters and /diagnostics live in :mod:`.diagnostics`, QoS matching in
+:mod:`.qos`. See the README for topics, parameters and guarantees.
 """
 from __future__ import annotations
 
 import gc
 import threading
 import time
-from collections import deque
-from typing import Any, Deque, Dict, List, Optional, Union
+from typing import Any, Dict, FrozenSet, List, Optional, Union
 
-import numpy as np
 import rclpy
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
 from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.parameter import Parameter
-from rclpy.qos import (DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data)
+from rclpy.qos import ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
+from std_msgs.msg import Header
 from vision_msgs.msg import Detection2DArray, LabelInfo
 
 from ..core.config import FIELD_BY_NAME, Config, check_value
 from ..core.image_codec import FrameError
 from ..core.pipeline import Pipeline
 from .conversions import bgr_to_image, image_to_bgr, label_info_msg, stamp_to_sec, tracks_to_msg
-from .params import config_from_node, declare_parameters, param_value
+from .diagnostics import Stats, diagnostics_msg
+from .params import config_from_node, declare_parameters, param_value, read_values
+from .qos import (ANNOTATED_DEPTH, DETECTIONS_DEPTH, DIAGNOSTICS_DEPTH, LABEL_INFO_QOS, input_qos,
+                  wanted_reliability)
 
 Msg = Union[Image, CompressedImage]
 MAX_LATENCY_SEC = 600.0
-"""Stamp-to-publish lags outside [-1 s, this] mean another clock domain and are not reported."""
-
-
-def _percentile(values: List[float], q: float) -> float:
-    return float(np.percentile(values, q)) if values else 0.0
-
-
-class Stats:
-    """Counters and rolling timings reported on /diagnostics. Thread-safe."""
-
-    def __init__(self, window: int = 300) -> None:
-        self._lock = threading.Lock()
-        self.received = self.processed = self.dropped = self.bad = self.failed = self.lost = 0
-        self.consecutive_failures = 0
-        self.last_error = ""
-        self.latency_ms: Deque[float] = deque(maxlen=window)
-        self.stage_ms: Dict[str, Deque[float]] = {}
-        self._rate_mark = (time.monotonic(), 0, 0)
-        self.last_rx = time.monotonic()
-
-    def add(self, **counts: int) -> None:
-        with self._lock:
-            for k, v in counts.items():
-                setattr(self, k, getattr(self, k) + v)
-
-    def timing(self, stage: str, ms: float) -> None:
-        with self._lock:
-            self.stage_ms.setdefault(stage, deque(maxlen=self.latency_ms.maxlen)).append(ms)
-
-    def snapshot(self) -> Dict[str, Any]:
-        """Counters, rates since the last snapshot, and timing percentiles."""
-        with self._lock:
-            now = time.monotonic()
-            t0, rx0, pr0 = self._rate_mark
-            dt = max(now - t0, 1e-6)
-            self._rate_mark = (now, self.received, self.processed)
-            lat = list(self.latency_ms)
-            stages = {k: float(np.median(v)) for k, v in self.stage_ms.items() if v}
-            return dict(received=self.received, processed=self.processed, dropped=self.dropped, bad=self.bad,
-                        lost=self.lost,
-                        failed=self.failed, consecutive_failures=self.consecutive_failures,
-                        input_hz=(self.received - rx0) / dt, processed_hz=(self.processed - pr0) / dt,
-                        latency_p50=_percentile(lat, 50), latency_p95=_percentile(lat, 95), stages=stages,
-                        last_error=self.last_error)
+"""Stamp-to-publish lags outside [MIN_LATENCY_SEC, this] mean another clock domain and are not reported."""
+MIN_LATENCY_SEC = -1.0
+"""A stamp up to this far in the future still counts as this node's clock domain (small clock skew)."""
+DEDUPE_WINDOW_SEC = 2.0
+"""After a QoS switch, frames seen through both subscriptions are de-duplicated for this long."""
+MAX_SEQUENCE_GAP = 100000
+"""A larger jump in a publisher's sequence numbers is a restart, not lost frames."""
+WORKER_WAIT_SEC = 0.5
+"""The worker re-checks for a stop request at least this often while no frame is waiting."""
+WORKER_JOIN_TIMEOUT_SEC = 10.0
+"""Longest wait for the frame in progress when the node deactivates."""
+INPUT_WATCH_PERIOD_SEC = 1.0
+"""Period of the input check (publishers, QoS match, no-input warning)."""
+FRAME_LOG_THROTTLE_SEC = 5.0
+"""Per-frame warnings and errors are logged at most this often."""
+NO_INPUT_LOG_THROTTLE_SEC = 30.0
+"""The no-input warning is logged at most this often."""
 
 
 class TrackerNode(LifecycleNode):
-    """Managed node: configure loads the models, activate starts the topics.
+    """Managed node: configure loads the models and creates the publishers, activate starts the input.
 
     Args:
         node_name: ROS node name.
@@ -102,11 +78,32 @@ class TrackerNode(LifecycleNode):
         self._timers: List[Any] = []
         self._input_topic = "image"
         self._single_publisher = False
-        self._publisher_gids: frozenset = frozenset()
+        self._publisher_gids: FrozenSet[bytes] = frozenset()
         self._last_seq: Optional[int] = None
         self._dedupe_until = 0.0
         self.active_tracks = 0
         self.add_on_set_parameters_callback(self._on_set_parameters)
+
+    # -- read-only state for tests and tools ------------------------------------
+    @property
+    def input_reliability(self) -> Optional[ReliabilityPolicy]:
+        """Reliability of the current input subscription (None while inactive)."""
+        return self._sub_reliability
+
+    @property
+    def input_publisher_gids(self) -> FrozenSet[bytes]:
+        """GIDs of the input topic's publishers as last seen by the input check."""
+        return self._publisher_gids
+
+    @property
+    def is_receiving(self) -> bool:
+        """True while the input subscription and the worker exist (the node is active)."""
+        return self._sub is not None and self._worker is not None
+
+    @property
+    def annotated_subscriber_count(self) -> int:
+        """Subscribers of ``annotated_image`` (0 while unconfigured)."""
+        return self._pub_img.get_subscription_count() if self._pub_img is not None else 0
 
     # -- lifecycle ------------------------------------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -117,57 +114,63 @@ class TrackerNode(LifecycleNode):
             self.get_logger().error(f"configure failed: {exc}")
             self.config = None
             return TransitionCallbackReturn.FAILURE
+        self._pub_det = self.create_lifecycle_publisher(Detection2DArray, "detections", DETECTIONS_DEPTH)
+        self._pub_img = self.create_lifecycle_publisher(Image, "annotated_image", ANNOTATED_DEPTH)
+        self._pub_label = self.create_lifecycle_publisher(LabelInfo, "label_info", LABEL_INFO_QOS)
+        self._pub_diag = self.create_lifecycle_publisher(DiagnosticArray, "/diagnostics", DIAGNOSTICS_DEPTH)
         self.get_logger().info(
             f"configured: model={self.config.model} device={self.pipeline.device} embedder={self.config.embedder} "
             f"classes={list(self.config.classes) or 'all'}")
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
-        assert self.config is not None
+        if self.config is None:
+            self.get_logger().error("activate: the node is not configured")
+            return TransitionCallbackReturn.FAILURE
+        ret = super().on_activate(state)  # switches the lifecycle publishers on
+        if ret != TransitionCallbackReturn.SUCCESS:
+            return ret
         c = self.config
         self._input_topic = "image/compressed" if c.compressed else "image"
-        self._pub_det = self.create_publisher(Detection2DArray, "detections", 10)
-        self._pub_img = self.create_publisher(Image, "annotated_image", 2)
-        latched = QoSProfile(depth=1, durability=DurabilityPolicy.TRANSIENT_LOCAL,
-                             reliability=ReliabilityPolicy.RELIABLE)
-        self._pub_label = self.create_publisher(LabelInfo, "label_info", latched)
-        self._pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self._publish_label_info()
         self._make_subscription()
         self._running = True
         self._worker = threading.Thread(target=self._work, name="mot_ros_worker", daemon=True)
         self._worker.start()
-        self.stats.last_rx = time.monotonic()
+        self.stats.restart_input_clock()
         self._timers = [self.create_timer(c.diagnostics_period, self._on_diagnostics),
-                        self.create_timer(1.0, self._watch_input)]
+                        self.create_timer(INPUT_WATCH_PERIOD_SEC, self._watch_input)]
         self.get_logger().info(f"active: subscribed to {self.resolve_topic_name(self._input_topic)} "
                                f"({c.qos_reliability} -> {self._sub_reliability.name})")
-        return super().on_activate(state)
+        return ret
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._stop_io()
-        return super().on_deactivate(state)
+        return super().on_deactivate(state)  # switches the lifecycle publishers off
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._release()
         return TransitionCallbackReturn.SUCCESS
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
-        self._stop_io()
-        self._release()
+        self.close()
         return TransitionCallbackReturn.SUCCESS
 
     def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.close()
+        return TransitionCallbackReturn.SUCCESS
+
+    def close(self) -> None:
+        """Stop the input and the worker, destroy the publishers and free the models; safe in any state."""
         self._stop_io()
         self._release()
-        return TransitionCallbackReturn.SUCCESS
 
     def _stop_io(self) -> None:
         self._running = False
         with self._slot_cv:
             self._slot_cv.notify_all()
         if self._worker is not None:
-            self._worker.join(timeout=10.0)
+            self._worker.join(timeout=WORKER_JOIN_TIMEOUT_SEC)
             self._worker = None
         for t in self._timers:
             self.destroy_timer(t)
@@ -175,14 +178,14 @@ class TrackerNode(LifecycleNode):
         if self._sub is not None:
             self.destroy_subscription(self._sub)
             self._sub = None
-        for name in ("_pub_det", "_pub_img", "_pub_label", "_pub_diag"):
-            pub = getattr(self, name)
-            if pub is not None:
-                self.destroy_publisher(pub)
-                setattr(self, name, None)
         self._slot = None
 
     def _release(self) -> None:
+        for name in ("_pub_det", "_pub_img", "_pub_label", "_pub_diag"):
+            pub = getattr(self, name)
+            if pub is not None:
+                self.destroy_lifecycle_publisher(pub)
+                setattr(self, name, None)
         if self.pipeline is not None:
             self.pipeline.close()
             self.pipeline = None
@@ -197,59 +200,38 @@ class TrackerNode(LifecycleNode):
             pass
 
     # -- input ----------------------------------------------------------------
-    def _publisher_reliability(self) -> Optional[ReliabilityPolicy]:
-        infos = self.get_publishers_info_by_topic(self.resolve_topic_name(self._input_topic))
-        if not infos:
-            return None
-        if all(i.qos_profile.reliability == ReliabilityPolicy.RELIABLE for i in infos):
-            return ReliabilityPolicy.RELIABLE
-        return ReliabilityPolicy.BEST_EFFORT
-
-    def _wanted_reliability(self) -> ReliabilityPolicy:
-        assert self.config is not None
-        mode = self.config.qos_reliability
-        if mode == "reliable":
-            return ReliabilityPolicy.RELIABLE
-        if mode == "best_effort":
-            return ReliabilityPolicy.BEST_EFFORT
-        # auto: BEST_EFFORT receives from every publisher, but large frames from a RELIABLE
-        # publisher arrive far more often over a RELIABLE subscription, so match when all are.
-        return self._publisher_reliability() or ReliabilityPolicy.BEST_EFFORT
-
     def _make_subscription(self) -> None:
         assert self.config is not None
-        rel = self._wanted_reliability()
+        topic = self.resolve_topic_name(self._input_topic)
+        rel = wanted_reliability(self.config.qos_reliability, self.get_publishers_info_by_topic(topic))
         old = self._sub
         if old is not None and rel == self._sub_reliability:
             return
-        qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=self.config.qos_depth, reliability=rel,
-                         durability=qos_profile_sensor_data.durability)
         msg_type = CompressedImage if self.config.compressed else Image
         # make before break: frames in flight reach one of the two; duplicates are dropped by sequence number
-        self._sub = self.create_subscription(msg_type, self._input_topic, self._on_image, qos)
+        self._sub = self.create_subscription(msg_type, self._input_topic, self._on_image,
+                                             input_qos(rel, self.config.qos_depth))
         self._sub_reliability = rel
         if old is not None:
-            self._dedupe_until = time.monotonic() + 2.0
+            self._dedupe_until = time.monotonic() + DEDUPE_WINDOW_SEC
             self.destroy_subscription(old)
-            self.get_logger().info(f"input QoS: switched to {rel.name} to match the publishers of "
-                                   f"{self.resolve_topic_name(self._input_topic)}")
+            self.get_logger().info(f"input QoS: switched to {rel.name} to match the publishers of {topic}")
 
     def _on_image(self, msg: Msg, info: Dict[str, Any]) -> None:
         seq = info.get("publication_sequence_number")
         if seq and self._last_seq is not None and seq <= self._last_seq and time.monotonic() < self._dedupe_until:
             return  # the same frame through the second subscription of a QoS switch
-        self.stats.add(received=1)
-        self.stats.last_rx = time.monotonic()
+        self.stats.record_received()
         if seq:
             # With one publisher, a gap in its sequence numbers is frames lost before reaching us
             # (the DDS queue overflowed or the network lost them): count them, never lose silently.
             last = self._last_seq
-            if self._single_publisher and last is not None and last < seq <= last + 100000:
-                self.stats.add(lost=seq - last - 1)
+            if self._single_publisher and last is not None and last < seq <= last + MAX_SEQUENCE_GAP:
+                self.stats.record_lost(seq - last - 1)
             self._last_seq = seq
         with self._slot_cv:
             if self._slot is not None:
-                self.stats.add(dropped=1)  # superseded before processing: stale, never queued
+                self.stats.record_dropped()  # superseded before processing: stale, never queued
             self._slot = msg
             self._slot_cv.notify()
 
@@ -264,7 +246,7 @@ class TrackerNode(LifecycleNode):
             self._publisher_gids, self._single_publisher, self._last_seq = gids, n_pub == 1, None
         if self.config.qos_reliability == "auto":
             self._make_subscription()
-        silent = time.monotonic() - self.stats.last_rx
+        silent = self.stats.seconds_since_input()
         if n_pub and silent > self.config.no_input_warn_sec:
             rels = sorted({i.qos_profile.reliability.name for i in infos})
             self.get_logger().warning(
@@ -272,23 +254,25 @@ class TrackerNode(LifecycleNode):
                 f"this subscription is {self._sub_reliability.name if self._sub_reliability else '?'} and expects "
                 f"{'sensor_msgs/CompressedImage' if self.config.compressed else 'sensor_msgs/Image'}. Check the "
                 f"message type, qos_reliability and the Fast DDS profile for large images (README).",
-                throttle_duration_sec=30.0)
+                throttle_duration_sec=NO_INPUT_LOG_THROTTLE_SEC)
 
     # -- processing -----------------------------------------------------------
     def _work(self) -> None:
         while True:
             with self._slot_cv:
                 while self._running and self._slot is None:
-                    self._slot_cv.wait(0.5)
+                    self._slot_cv.wait(WORKER_WAIT_SEC)
                 if not self._running:
                     return
                 msg, self._slot = self._slot, None
             try:
                 self._process(msg)
             except Exception as exc:  # last line of defence: the worker must never die
-                self.stats.add(failed=1, consecutive_failures=1)
-                self.stats.last_error = f"{type(exc).__name__}: {exc}"
-                self.get_logger().error(f"frame skipped: {self.stats.last_error}", throttle_duration_sec=5.0)
+                self._frame_failed("frame skipped", exc)
+
+    def _frame_failed(self, what: str, exc: Exception) -> None:
+        error = self.stats.record_failure(exc)
+        self.get_logger().error(f"{what}: {error}", throttle_duration_sec=FRAME_LOG_THROTTLE_SEC)
 
     def _process(self, msg: Msg) -> None:
         pipeline, config = self.pipeline, self.config
@@ -298,9 +282,9 @@ class TrackerNode(LifecycleNode):
         try:
             frame = image_to_bgr(msg)
         except FrameError as exc:
-            self.stats.add(bad=1)
+            self.stats.record_bad()
             self.get_logger().warning(f"skipping bad frame on {self.resolve_topic_name(self._input_topic)}: {exc}",
-                                      throttle_duration_sec=5.0)
+                                      throttle_duration_sec=FRAME_LOG_THROTTLE_SEC)
             return
         t1 = time.perf_counter()
         try:
@@ -314,69 +298,40 @@ class TrackerNode(LifecycleNode):
                 t4 = time.perf_counter()
                 self._pub_img.publish(bgr_to_image(pipeline.annotate(frame, result), msg.header))
                 drew = (time.perf_counter() - t4) * 1e3
-                self.stats.timing("draw", drew)
+                self.stats.record_timing("draw", drew)
         except Exception as exc:  # one bad frame must never kill the node
-            self.stats.add(failed=1, consecutive_failures=1)
-            self.stats.last_error = f"{type(exc).__name__}: {exc}"
-            self.get_logger().error(f"frame failed in the pipeline and was skipped: {self.stats.last_error}",
-                                    throttle_duration_sec=5.0)
+            self._frame_failed("frame failed in the pipeline and was skipped", exc)
             return
-        self.stats.consecutive_failures = 0
-        self.stats.add(processed=1)
-        for k, v in result.timings_ms.items():
-            self.stats.timing(k, v)
-        self.stats.timing("convert", (t1 - t0) * 1e3)
-        self.stats.timing("messages", (t3 - t2) * 1e3)
-        self.stats.timing("total", (time.perf_counter() - t0) * 1e3 - drew)
-        stamp = stamp_to_sec(msg.header)
-        if stamp > 0:
-            # Only stamps from this node's clock domain give a latency (a bag replayed without
-            # use_sim_time, or a camera with its own epoch, would not).
-            lag = self.get_clock().now().nanoseconds * 1e-9 - stamp
-            if -1.0 <= lag <= MAX_LATENCY_SEC:
-                self.stats.latency_ms.append(lag * 1e3)
+        timings = dict(result.timings_ms)
+        timings.update(convert=(t1 - t0) * 1e3, messages=(t3 - t2) * 1e3,
+                       total=(time.perf_counter() - t0) * 1e3 - drew)
+        self.stats.record_success(timings, self._latency_ms(stamp_to_sec(msg.header)))
         self.active_tracks = pipeline.tracker.num_tracks
+
+    def _latency_ms(self, stamp: float) -> Optional[float]:
+        """Stamp-to-publish latency, or None when the stamp is from another clock domain."""
+        if stamp <= 0:
+            return None
+        # Only stamps from this node's clock domain give a latency (a bag replayed without
+        # use_sim_time, or a camera with its own epoch, would not).
+        lag = self.get_clock().now().nanoseconds * 1e-9 - stamp
+        return lag * 1e3 if MIN_LATENCY_SEC <= lag <= MAX_LATENCY_SEC else None
 
     def _publish_label_info(self) -> None:
         if self._pub_label is None or self.pipeline is None or self.config is None:
             return
-        from std_msgs.msg import Header
-
         header = Header(frame_id="", stamp=self.get_clock().now().to_msg())
         self._pub_label.publish(label_info_msg(header, self.pipeline.class_map(), self.config.conf_threshold))
 
     def _on_diagnostics(self) -> None:
         if self._pub_diag is None or self.config is None:
             return
-        s = self.stats.snapshot()
-        level, message = DiagnosticStatus.OK, "tracking"
-        if s["consecutive_failures"] >= self.config.max_consecutive_failures:
-            level, message = DiagnosticStatus.ERROR, f"{s['consecutive_failures']} consecutive frames failed: " \
-                                                     f"{s['last_error']}"
-        elif s["received"] == 0:
-            topic = self.resolve_topic_name(self._input_topic)
-            level, message = DiagnosticStatus.WARN, f"no frames received on {topic}"
-        values = {
-            "input_hz": f"{s['input_hz']:.2f}", "processed_hz": f"{s['processed_hz']:.2f}",
-            "frames_received": s["received"], "frames_processed": s["processed"],
-            "frames_dropped": s["dropped"], "frames_bad": s["bad"], "frames_failed": s["failed"],
-            "frames_lost_in_transport": s["lost"],
-            "consecutive_failures": s["consecutive_failures"],
-            "latency_p50_ms": f"{s['latency_p50']:.1f}", "latency_p95_ms": f"{s['latency_p95']:.1f}",
-            "active_tracks": self.active_tracks,
-            "device": self.pipeline.device if self.pipeline else "",
-            "input_reliability": self._sub_reliability.name if self._sub_reliability else "",
-        }
-        for k, v in s["stages"].items():
-            values[f"{k}_ms"] = f"{v:.2f}"
-        if s["last_error"]:
-            values["last_error"] = s["last_error"]
-        status = DiagnosticStatus(level=level, name=f"{self.get_name()}: tracking", message=message,
-                                  hardware_id=self.pipeline.device if self.pipeline else "")
-        status.values = [KeyValue(key=k, value=str(v)) for k, v in values.items()]
-        arr = DiagnosticArray(status=[status])
-        arr.header.stamp = self.get_clock().now().to_msg()
-        self._pub_diag.publish(arr)
+        device = self.pipeline.device if self.pipeline else ""
+        self._pub_diag.publish(diagnostics_msg(
+            self.stats.snapshot(), name=self.get_name(), stamp=self.get_clock().now().to_msg(),
+            input_topic=self.resolve_topic_name(self._input_topic),
+            max_consecutive_failures=self.config.max_consecutive_failures, active_tracks=self.active_tracks,
+            device=device, input_reliability=self._sub_reliability.name if self._sub_reliability else ""))
 
     # -- parameters -----------------------------------------------------------
     def _on_set_parameters(self, params: List[Parameter]) -> SetParametersResult:
@@ -388,8 +343,6 @@ class TrackerNode(LifecycleNode):
                 changes[p.name] = check_value(p.name, param_value(p))
             if not changes or self.config is None:
                 if self.config is None and changes:
-                    from .params import read_values
-
                     Config(**{**read_values(self), **changes})  # cross-field checks
                 return SetParametersResult(successful=True)
             new = self.config.replace(**changes)
@@ -430,8 +383,7 @@ def main(args: Optional[List[str]] = None) -> int:
         pass
     finally:
         if node is not None:
-            node._stop_io()
-            node._release()
+            node.close()
             executor.remove_node(node)
             node.destroy_node()
         executor.shutdown()
