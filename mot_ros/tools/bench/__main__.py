@@ -1,0 +1,4 @@
+"""``python -m mot_ros.tools.bench``."""
+from .cli import main
+
+raise SystemExit(main())
