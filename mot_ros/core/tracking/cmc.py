@@ -1,0 +1,126 @@
+"""Camera-motion compensation with ultralytics' ``GMC`` class.
+
+:class:`CameraMotion` wraps ``ultralytics.trackers.utils.gmc.GMC`` (no
+estimator of our own) and returns, for each frame, the 2x3 affine that maps
+the previous frame's pixel coordinates to the current frame's. The tracker
+applies it to every track's Kalman state before association (BoT-SORT).
+
+GMC's behaviour that this wrapper relies on or works around:
+
+* the first frame after construction (or ``reset_params``) only stores the
+  frame and returns the identity;
+* GMC cannot change its method: a new method (or downscale) means a new GMC,
+  whose first frame is again the identity;
+* it assumes every frame has the size of the previous one, so a size change
+  restarts it (identity for that frame);
+* ``None`` or empty frames: identity, and the previous frame is kept, so the
+  next real frame is compared with the last one seen (the warp then covers
+  the frames in between, which is what the tracks' states need).
+
+Cost: GMC converts to grey and resizes by ``downscale`` before estimating.
+``downscale=0`` picks the factor from the frame width (about 480 pixels
+processed), so a 1080p frame costs about what a VGA one does.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Optional, Tuple
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+METHODS = ("none", "sparse_flow", "ecc", "orb")
+"""Our method names (the ``cmc`` parameter)."""
+
+GMC_METHODS = {"none": None, "sparse_flow": "sparseOptFlow", "ecc": "ecc", "orb": "orb"}
+"""Our names -> ultralytics GMC's names."""
+
+AUTO_WIDTH = 480
+"""Frame width (pixels) that ``downscale=0`` aims at."""
+
+IDENTITY = np.eye(2, 3)
+
+
+def auto_downscale(width: int, target: int = AUTO_WIDTH) -> int:
+    """Integer downscale factor that brings ``width`` to about ``target`` pixels (at least 1)."""
+    return max(1, int(round(width / float(target))))
+
+
+class CameraMotion:
+    """Frame-to-frame camera motion as a 2x3 affine, estimated by ultralytics' GMC.
+
+    Args:
+        method: none, sparse_flow, ecc or orb.
+        downscale: GMC's downscale factor; 0 picks it from the frame width.
+    """
+
+    def __init__(self, method: str = "sparse_flow", downscale: int = 0) -> None:
+        if method not in GMC_METHODS:
+            raise ValueError(f"cmc: expected one of {list(METHODS)}, got {method!r}")
+        if int(downscale) < 0:
+            raise ValueError(f"cmc_downscale: expected an integer >= 0 (0 = automatic), got {downscale}")
+        self.method, self.downscale = method, int(downscale)
+        self._gmc = None
+        self._shape: Optional[Tuple[int, ...]] = None
+        self.last = IDENTITY.copy()
+        """The last affine returned."""
+
+    @property
+    def enabled(self) -> bool:
+        """False for method ``none`` (every affine is the identity and frames are not needed)."""
+        return self.method != "none"
+
+    def reset(self) -> None:
+        """Forget the previous frame (the next one returns the identity)."""
+        self._gmc = None
+        self._shape = None
+        self.last = IDENTITY.copy()
+
+    def configure(self, method: str, downscale: int) -> None:
+        """Change method or downscale; the estimator restarts when either changes."""
+        if (method, int(downscale)) != (self.method, self.downscale):
+            self.__init__(method, downscale)  # type: ignore[misc]
+
+    def _make(self, width: int) -> object:
+        from ultralytics.trackers.utils.gmc import GMC
+
+        factor = self.downscale or auto_downscale(width)
+        return GMC(method=GMC_METHODS[self.method], downscale=factor)
+
+    def apply(self, frame: Optional[np.ndarray], boxes_xyxy: Optional[np.ndarray] = None) -> np.ndarray:
+        """The affine (2, 3) float64 from the previous frame to ``frame``.
+
+        Args:
+            frame: BGR (H, W, 3) or grey (H, W) uint8 image; None or empty gives the identity.
+            boxes_xyxy: Detections whose regions ``orb`` excludes from its key points (moving objects).
+        """
+        if not self.enabled or frame is None:
+            self.last = IDENTITY.copy()
+            return self.last
+        frame = np.asarray(frame)
+        if frame.size == 0 or frame.ndim not in (2, 3):
+            self.last = IDENTITY.copy()
+            return self.last
+        if frame.ndim == 2:
+            frame = frame[:, :, None]  # GMC unpacks (H, W, C); one channel is used as grey as it is
+        if frame.dtype != np.uint8:
+            frame = np.clip(frame, 0, 255).astype(np.uint8)
+        h, w = frame.shape[:2]
+        if self._gmc is None or self._shape != frame.shape:
+            self._gmc = self._make(w)
+            self._shape = frame.shape
+        dets = None
+        if boxes_xyxy is not None and len(boxes_xyxy) and self.method == "orb":
+            dets = np.clip(np.asarray(boxes_xyxy, np.float64).reshape(-1, 4), 0, [w, h, w, h])
+        try:
+            affine = self._gmc.apply(frame, dets)  # type: ignore[attr-defined]
+        except Exception as e:  # OpenCV can fail on degenerate frames; a missed warp is not fatal
+            log.warning("camera-motion estimation failed (%s); using the identity", e)
+            self._gmc = None
+            affine = IDENTITY
+        affine = np.asarray(affine, np.float64)
+        if affine.shape != (2, 3) or not np.all(np.isfinite(affine)):
+            affine = IDENTITY
+        self.last = affine.copy()
+        return self.last

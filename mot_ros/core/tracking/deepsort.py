@@ -1,0 +1,351 @@
+"""Our DeepSORT, with the stages later trackers added as parameters.
+
+With every modern stage off (``low_conf_threshold == conf_threshold``,
+``cmc: none``, ``association: cascade``, ``appearance_features: bank``,
+``kalman_state: xyah``, ``nsa_kalman``, ``fuse_score`` and ``recovery``
+false) it makes deep-sort-realtime's decisions: same IDs, matches and boxes
+(test/test_tracking_parity.py). One frame:
+
+1. Kalman prediction of every track (batched).
+2. Camera-motion compensation (``cmc``, BoT-SORT): the frame-to-frame affine
+   from ultralytics' GMC warps every track's mean and covariance.
+3. First association, detections with score >= ``conf_threshold``:
+   ``cascade`` (DeepSORT): confirmed tracks by appearance inside the Kalman
+   gate, most recently seen first; then tentative tracks and tracks missed
+   for one frame by IoU. ``fused`` (BoT-SORT): all confirmed tracks in one
+   assignment on min(IoU distance, appearance distance), appearance counting
+   only for overlapping, similar-looking pairs; then tentative tracks by IoU.
+   ``fuse_score`` (ByteTrack) multiplies the IoU similarity by the score.
+4. ``recovery``: confirmed tracks lost for 2..``max_age`` frames take back a
+   detection that overlaps their prediction, if only a tentative track or
+   nobody took it (tentative tracks then compete again for the rest).
+5. Second association (ByteTrack), when ``low_conf_threshold`` is below
+   ``conf_threshold``: confirmed tracks seen last frame and still unmatched
+   take detections scored in [low_conf_threshold, conf_threshold) by IoU
+   (1 - IoU <= 0.5, ByteTrack's gate). Low detections never start tracks and
+   add no appearance sample (they are mostly occluded views).
+6. Kalman update of the matched tracks (``nsa_kalman``: measurement noise
+   scaled by the score, StrongSORT), misses, new tentative tracks from the
+   high detections nobody took, deletions, appearance book-keeping
+   (``appearance_features``: DeepSORT's sample bank or StrongSORT's EMA).
+"""
+from __future__ import annotations
+
+import logging
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ..config import Config
+from ..types import Detections, TrackedObject
+from .base import TrackerBase
+from .cmc import CameraMotion
+from .kalman import KalmanFilter
+from .matching import (INFTY_COST, Match, fuse_score, fused_cost, iou_distance, linear_assignment,
+                       min_cost_matching, normalize)
+from .track import Track
+
+log = logging.getLogger(__name__)
+
+SECOND_MATCH_IOU_DISTANCE = 0.5
+"""ByteTrack's gate (1 - IoU) for the second association of low-score detections."""
+
+
+class DeepSortTracker(TrackerBase):
+    """DeepSORT with optional ByteTrack, BoT-SORT and StrongSORT stages (see the module docstring).
+
+    Args:
+        config: Uses the tracker group (max_age, n_init, max_cosine_distance, max_iou_distance, nn_budget,
+            gating_only_position, low_conf_threshold, cmc, cmc_downscale, association, proximity_threshold,
+            appearance_threshold, appearance_features, ema_alpha, kalman_state, nsa_kalman, fuse_score,
+            recovery), conf_threshold, box_source and publish_coasting.
+        first_id: The first track ID.
+    """
+
+    name = "deepsort"
+
+    def __init__(self, config: Config, first_id: int = 1) -> None:
+        super().__init__(config, first_id)
+        self.tracks: List[Track] = []
+        self.kf = KalmanFilter(config.kalman_state, config.nsa_kalman)
+        self.cmc = CameraMotion(config.cmc, config.cmc_downscale)
+        self.recovered = 0
+        """Matches made by the recovery stage (diagnostics)."""
+        self.apply_config(config)
+
+    # -- interface --------------------------------------------------------------
+    def apply_config(self, config: Config) -> None:
+        """Apply new settings; a new Kalman state layout or appearance model restarts the tracks."""
+        old = self.config
+        self.config = config
+        if (config.kalman_state, config.appearance_features) != (old.kalman_state, old.appearance_features):
+            self.reset()
+        self.kf = KalmanFilter(config.kalman_state, config.nsa_kalman)
+        self.cmc.configure(config.cmc, config.cmc_downscale)
+        for t in self.tracks:
+            t.ema_alpha = config.ema_alpha
+
+    @property
+    def needs_appearance(self) -> bool:
+        """False only for the fused association with its appearance gate closed (IoU alone)."""
+        c = self.config
+        return not (c.association == "fused" and c.appearance_threshold <= 0.0)
+
+    @property
+    def needs_frame(self) -> bool:
+        """True when camera-motion compensation is on."""
+        return self.config.cmc != "none"
+
+    @property
+    def num_tracks(self) -> int:
+        return len(self.tracks)
+
+    def reset(self) -> None:
+        self.tracks = []
+        self.cmc.reset()
+
+    # -- one frame --------------------------------------------------------------
+    def update(self, detections: Detections, embeddings: Optional[np.ndarray] = None,
+               frame: Optional[np.ndarray] = None) -> List[TrackedObject]:
+        cfg = self.config
+        n = len(detections)
+        feats_all: Optional[np.ndarray] = None
+        if self.needs_appearance:
+            if embeddings is None:
+                raise ValueError(f"update: expected one embedding per detection ({n}), got None "
+                                 f"(tracker deepsort with association={cfg.association} uses appearance)")
+            if len(embeddings) != n:
+                raise ValueError(f"update: expected one embedding per detection ({n}), got {len(embeddings)}")
+            if n:
+                feats_all = normalize(np.asarray(embeddings, np.float32).reshape(n, -1))
+        xyxy, scores, classes = detections.xyxy, detections.scores, detections.classes
+        valid = (xyxy[:, 2] > xyxy[:, 0]) & (xyxy[:, 3] > xyxy[:, 1])
+        high = valid & (scores >= cfg.conf_threshold)
+        low = valid & (scores >= cfg.low_conf_threshold) & (scores < cfg.conf_threshold)
+        hi_idx, lo_idx = np.flatnonzero(high), np.flatnonzero(low)
+        ltwh = np.concatenate([xyxy[:, :2], xyxy[:, 2:] - xyxy[:, :2]], axis=1).astype(np.float32)
+        z_all = self.kf.measurement(ltwh)  # float32, as deep-sort-realtime's Detection.to_xyah
+
+        # 1. predict (batched); 2. camera motion
+        tracks = self.tracks
+        if tracks:
+            mean = np.stack([t.mean for t in tracks])
+            cov = np.stack([t.covariance for t in tracks])
+            fresh = np.array([t.fresh for t in tracks])
+            mean, cov = self.kf.predict(mean, cov, fresh)
+            for t in tracks:
+                t.predicted()
+        else:
+            mean, cov = np.zeros((0, 8)), np.zeros((0, 8, 8))
+        if self.cmc.enabled:
+            affine = self.cmc.apply(frame, xyxy[high])
+            if tracks and not np.array_equal(affine, np.eye(2, 3)):
+                mean, cov = self.kf.warp(mean, cov, affine)
+
+        # 3.-5. association; detection indices are into the full detection set
+        feats = feats_all
+        matches, unmatched_high = self._associate(mean, cov, ltwh, z_all, scores, feats, hi_idx, lo_idx)
+
+        # 6. Kalman update, book-keeping
+        if matches:
+            rows = np.array([k for k, _ in matches], np.intp)
+            dets = np.array([d for _, d in matches], np.intp)
+            new_mean, new_cov = self.kf.update(mean[rows], cov[rows], z_all[dets],
+                                               scores[dets] if self.kf.nsa else None)
+            mean[rows], cov[rows] = new_mean, new_cov
+        for i, t in enumerate(tracks):
+            t.mean, t.covariance = mean[i], cov[i]
+        budget = cfg.nn_budget or None
+        is_high = high
+        for k, d in matches:
+            f = feats[d].copy() if feats is not None and is_high[d] else None
+            tracks[k].matched(ltwh[d].copy(), float(scores[d]), int(classes[d]), int(d), f, cfg.n_init)
+        matched_rows = {k for k, _ in matches}
+        for k, t in enumerate(tracks):
+            if k not in matched_rows:
+                t.missed(cfg.max_age)
+        if unmatched_high:
+            nd = np.array(unmatched_high, np.intp)
+            new_mean, new_cov = self.kf.initiate(z_all[nd])
+            for j, d in enumerate(unmatched_high):
+                tracks.append(Track(
+                    self.ids.new(), new_mean[j], new_cov[j], ltwh[d].copy(), float(scores[d]), int(classes[d]),
+                    int(d), feats[d].copy() if feats is not None else None, cfg.appearance_features,
+                    cfg.ema_alpha))
+        self.tracks = tracks = [t for t in tracks if not t.is_deleted]
+        for t in tracks:
+            if t.is_confirmed:
+                t.commit_features(budget)
+        for t in tracks:
+            t.confirm_if_ready(cfg.n_init)
+        return self._publish()
+
+    # -- association --------------------------------------------------------------
+    def _associate(self, mean: np.ndarray, cov: np.ndarray, ltwh: np.ndarray, z: np.ndarray, scores: np.ndarray,
+                   feats: Optional[np.ndarray], hi_idx: np.ndarray,
+                   lo_idx: np.ndarray) -> Tuple[List[Match], List[int]]:
+        """All association stages; returns (track row, detection index) matches and the unmatched high detections
+        in the order new tracks are made."""
+        cfg = self.config
+        tracks = self.tracks
+        high = hi_idx.tolist()
+        if cfg.association == "cascade":
+            matches, unmatched_tracks, unmatched_dets = self._cascade(mean, cov, ltwh, z, scores, feats, high)
+        else:
+            matches, unmatched_tracks, unmatched_dets = self._fused(mean, ltwh, scores, feats, high)
+        if cfg.recovery:
+            matches, unmatched_tracks, unmatched_dets = self._recover(mean, ltwh, scores, matches,
+                                                                      unmatched_tracks, unmatched_dets)
+        if len(lo_idx):
+            cand = [k for k in unmatched_tracks if tracks[k].is_confirmed and tracks[k].time_since_update == 1]
+            if cand:
+                cost = iou_distance(self.kf.to_ltwh(mean[cand]), ltwh[lo_idx])
+                m, _, _ = linear_assignment(cost, SECOND_MATCH_IOU_DISTANCE)
+                matches = matches + [(cand[r], int(lo_idx[c])) for r, c in m]
+        return matches, unmatched_dets
+
+    def _iou_stage_cost(self, mean: np.ndarray, rows: Sequence[int], ltwh: np.ndarray, dets: Sequence[int],
+                        scores: np.ndarray) -> np.ndarray:
+        """DeepSORT's IoU cost (tracks missed for more than one frame cost INFTY_COST), score-fused if set."""
+        cost = iou_distance(self.kf.to_ltwh(mean[list(rows)]), ltwh[list(dets)])
+        if self.config.fuse_score:
+            cost = fuse_score(cost, scores[list(dets)])
+        stale = np.array([self.tracks[k].time_since_update > 1 for k in rows], bool)
+        cost[stale] = INFTY_COST
+        return cost
+
+    def _cascade(self, mean: np.ndarray, cov: np.ndarray, ltwh: np.ndarray, z: np.ndarray, scores: np.ndarray,
+                 feats: Optional[np.ndarray], high: List[int]) -> Tuple[List[Match], List[int], List[int]]:
+        """DeepSORT's matching cascade and IoU stage, with its output order."""
+        cfg = self.config
+        tracks = self.tracks
+        threshold = cfg.max_cosine_distance
+        confirmed = [i for i, t in enumerate(tracks) if t.is_confirmed]
+        unconfirmed = [i for i, t in enumerate(tracks) if not t.is_confirmed]
+        unmatched_dets = list(high)
+        matches_a: List[Match] = []
+        if confirmed and unmatched_dets:
+            tsu = np.array([tracks[i].time_since_update for i in confirmed])
+            cidx = np.asarray(confirmed, np.intp)
+            hidx = np.asarray(high, np.intp)
+            gate = self.kf.gate(mean[cidx], cov[cidx], z[hidx], cfg.gating_only_position)  # (confirmed, high)
+            col_of = {d: j for j, d in enumerate(high)}
+            for level in sorted(set(tsu[(tsu >= 1) & (tsu <= cfg.max_age)].tolist())):
+                if not unmatched_dets:
+                    break
+                rows = np.flatnonzero(tsu == level)
+                level_tracks = [confirmed[r] for r in rows.tolist()]
+                cols = np.asarray([col_of[d] for d in unmatched_dets], np.intp)
+                dets = np.asarray(unmatched_dets, np.intp)
+                # gated pairs cost what DeepSORT's INFTY_COST is clipped to; only the others need appearance
+                cost = np.full((len(rows), len(cols)), threshold + 1e-5)
+                r_idx, c_idx = np.nonzero(gate[np.ix_(rows, cols)])  # row-major: grouped by track
+                if len(r_idx) and feats is not None:
+                    starts = np.flatnonzero(np.r_[True, r_idx[1:] != r_idx[:-1]])
+                    for a, b in zip(starts.tolist(), starts[1:].tolist() + [len(r_idx)]):
+                        r, cc = int(r_idx[a]), c_idx[a:b]
+                        cost[r, cc] = tracks[level_tracks[r]].appearance_distance(feats[dets[cc]])
+                m, _, unmatched_dets = min_cost_matching(cost, threshold, level_tracks, unmatched_dets)
+                matches_a += m
+        matched_a = {k for k, _ in matches_a}
+        unmatched_a = [k for k in confirmed if k not in matched_a]
+        # IoU stage: unconfirmed tracks and those missed for exactly one frame
+        candidates = unconfirmed + [k for k in unmatched_a if tracks[k].time_since_update == 1]
+        unmatched_a = [k for k in unmatched_a if tracks[k].time_since_update != 1]
+        matches_b: List[Match] = []
+        unmatched_b: List[int] = candidates
+        if candidates and unmatched_dets:
+            cost = self._iou_stage_cost(mean, candidates, ltwh, unmatched_dets, scores)
+            matches_b, unmatched_b, unmatched_dets = min_cost_matching(cost, cfg.max_iou_distance, candidates,
+                                                                       unmatched_dets)
+        return matches_a + matches_b, sorted(set(unmatched_a + unmatched_b)), unmatched_dets
+
+    def _fused(self, mean: np.ndarray, ltwh: np.ndarray, scores: np.ndarray, feats: Optional[np.ndarray],
+               high: List[int]) -> Tuple[List[Match], List[int], List[int]]:
+        """BoT-SORT's first association (fused IoU + appearance cost), then tentative tracks by IoU."""
+        cfg = self.config
+        tracks = self.tracks
+        confirmed = [i for i, t in enumerate(tracks) if t.is_confirmed]
+        unconfirmed = [i for i, t in enumerate(tracks) if not t.is_confirmed]
+        matches: List[Match] = []
+        left = list(high)
+        unmatched_tracks: List[int] = []
+        if confirmed and left:
+            iou_d = iou_distance(self.kf.to_ltwh(mean[confirmed]), ltwh[left])
+            s = scores[left] if cfg.fuse_score else None
+            if feats is not None and cfg.appearance_threshold > 0:
+                fl = feats[left]
+                emb = np.stack([tracks[k].appearance_distance(fl) for k in confirmed]).astype(np.float64)
+                cost = fused_cost(iou_d, emb, cfg.proximity_threshold, cfg.appearance_threshold, s)
+            else:
+                cost = fuse_score(iou_d, s) if s is not None else iou_d
+            m, ut, ud = linear_assignment(cost, cfg.max_iou_distance)
+            matches += [(confirmed[r], left[c]) for r, c in m]
+            unmatched_tracks += [confirmed[r] for r in ut]
+            left = [left[c] for c in ud]
+        else:
+            unmatched_tracks += confirmed
+        if unconfirmed and left:
+            cost = self._iou_stage_cost(mean, unconfirmed, ltwh, left, scores)
+            m, ut, ud = linear_assignment(cost, cfg.max_iou_distance)
+            matches += [(unconfirmed[r], left[c]) for r, c in m]
+            unmatched_tracks += [unconfirmed[r] for r in ut]
+            left = [left[c] for c in ud]
+        else:
+            unmatched_tracks += unconfirmed
+        return matches, sorted(unmatched_tracks), left
+
+    def _recover(self, mean: np.ndarray, ltwh: np.ndarray, scores: np.ndarray, matches: List[Match],
+                 unmatched_tracks: List[int],
+                 unmatched_dets: List[int]) -> Tuple[List[Match], List[int], List[int]]:
+        """Lost confirmed tracks take back, by IoU with their prediction, detections left over or held only by
+        tentative tracks; tentative tracks then compete again by IoU for what is left. Confirmed matches are
+        never changed."""
+        cfg = self.config
+        tracks = self.tracks
+        lost = [k for k in unmatched_tracks if tracks[k].is_confirmed and 1 < tracks[k].time_since_update
+                <= cfg.max_age]
+        tentative = [(k, d) for k, d in matches if not tracks[k].is_confirmed]
+        pool = list(unmatched_dets) + [d for _, d in tentative]
+        if not lost or not pool:
+            return matches, unmatched_tracks, unmatched_dets
+        cost = iou_distance(self.kf.to_ltwh(mean[lost]), ltwh[pool])
+        recovered, _, left = min_cost_matching(cost, cfg.max_iou_distance, lost, pool)
+        if not recovered:
+            return matches, unmatched_tracks, unmatched_dets
+        self.recovered += len(recovered)
+        kept = [(k, d) for k, d in matches if tracks[k].is_confirmed] + recovered
+        candidates = [k for k, _ in tentative] + [k for k in unmatched_tracks if not tracks[k].is_confirmed]
+        again: List[Match] = []
+        if candidates and left:
+            cost = self._iou_stage_cost(mean, candidates, ltwh, left, scores)
+            again, _, left = min_cost_matching(cost, cfg.max_iou_distance, candidates, left)
+        matches = kept + again
+        matched = {k for k, _ in matches}
+        return matches, [k for k in range(len(tracks)) if k not in matched], left
+
+    # -- output -----------------------------------------------------------------
+    def _publish(self) -> List[TrackedObject]:
+        cfg = self.config
+        use_kalman = cfg.box_source == "kalman"
+        out: List[TrackedObject] = []
+        for t in self.tracks:
+            if not t.is_confirmed:
+                continue
+            matched = t.time_since_update == 0
+            if not matched and not cfg.publish_coasting:
+                continue
+            if matched and not use_kalman and t.det_ltwh is not None:
+                box = t.det_ltwh.copy()
+                box[2:] = box[:2] + box[2:]
+            else:
+                m = t.mean[None, :4]
+                if t.fresh and self.kf.state == "xyah":
+                    m = m.astype(np.float32)  # deep-sort-realtime still holds a new track's mean in float32
+                box = self.kf.to_ltwh(m)[0]
+                box[2:] = box[:2] + box[2:]
+            out.append(TrackedObject(
+                track_id=t.track_id, class_id=t.class_id, score=t.score, xyxy=tuple(float(v) for v in box),
+                matched=matched, age=t.age, time_since_update=t.time_since_update,
+                det_index=t.det_index if matched else -1))
+        return out
