@@ -35,11 +35,46 @@ def test_padded_step() -> None:
     assert np.array_equal(decode_raw(53, 37, "bgr8", 53 * 3 + 7, padded.tobytes()), IMG)
 
 
-def test_yuv422() -> None:
-    w, h = 32, 8
-    data = RNG.integers(0, 256, size=(h, w * 2), dtype=np.uint8)
-    assert decode_raw(w, h, "yuv422", w * 2, data.tobytes()).shape == (h, w, 3)
-    assert decode_raw(w, h, "yuyv", w * 2, data.tobytes()).shape == (h, w, 3)
+# pixel pairs share their colour, so 4:2:2 chroma subsampling loses nothing but rounding
+PAIRS = np.repeat(RNG.integers(16, 240, size=(24, 20, 3), dtype=np.uint8), 2, axis=1)
+
+
+@pytest.mark.parametrize("names,to_yuv,from_yuv", [
+    (("yuv422", "uyvy"), cv2.COLOR_BGR2YUV_UYVY, cv2.COLOR_YUV2BGR_UYVY),
+    (("yuv422_yuy2", "yuyv"), cv2.COLOR_BGR2YUV_YUY2, cv2.COLOR_YUV2BGR_YUY2),
+])
+@pytest.mark.parametrize("pad", [0, 6])
+def test_yuv422_round_trip_against_opencv(names: tuple, to_yuv: int, from_yuv: int, pad: int) -> None:
+    """BGR -> packed 4:2:2 by OpenCV -> our decoder equals OpenCV's own decoding and (nearly) the original."""
+    h, w = PAIRS.shape[:2]
+    packed = cv2.cvtColor(PAIRS, to_yuv)
+    assert packed.shape == (h, w, 2)
+    rows = np.zeros((h, w * 2 + pad), np.uint8)
+    rows[:, :w * 2] = packed.reshape(h, -1)
+    expected = cv2.cvtColor(packed, from_yuv)
+    for name in names:
+        out = decode_raw(w, h, name, w * 2 + pad, rows.tobytes())
+        assert out.shape == (h, w, 3) and out.dtype == np.uint8
+        assert np.array_equal(out, expected), f"{name}: differs from OpenCV's conversion"
+        assert np.abs(out.astype(int) - PAIRS).max() <= 6, f"{name}: colours do not survive the round trip"
+    with pytest.raises(FrameError, match="even width"):
+        decode_raw(w - 1, h, names[0], w * 2, bytes(w * 2 * h))
+
+
+def test_uyvy_and_yuyv_byte_orders_differ() -> None:
+    """The same bytes read as UYVY and as YUYV give different colours: the two names must not be mixed up."""
+    packed = cv2.cvtColor(PAIRS, cv2.COLOR_BGR2YUV_UYVY)
+    h, w = PAIRS.shape[:2]
+    wrong = decode_raw(w, h, "yuyv", w * 2, packed.tobytes())
+    assert np.abs(wrong.astype(int) - PAIRS).max() > 40
+
+
+@pytest.mark.parametrize("enc,order", [("bgr16", slice(None)), ("rgb16", slice(None, None, -1))])
+@pytest.mark.parametrize("bigendian", [0, 1])
+def test_16bit_colour_keeps_upper_byte_and_channel_order(enc: str, order: slice, bigendian: int) -> None:
+    img16 = IMG[:, :, order].astype(np.uint16) * 256 + 77  # lower byte is noise that must be dropped
+    data = (img16.byteswap() if bigendian else img16).tobytes()
+    assert np.array_equal(decode_raw(53, 37, enc, 53 * 6, data, is_bigendian=bigendian), IMG)
 
 
 @pytest.mark.parametrize("args,fragment", [
