@@ -22,11 +22,13 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PY" -m venv "$VENV"
 fi
 
-h=$(hash_of requirements.txt)
+h=$(hash_of requirements.txt requirements-boxmot.txt)
 if ! fresh requirements "$h"; then
   log "installing Python dependencies (requirements.txt)"
   pip_q install -q --upgrade pip 'setuptools<81' wheel
   pip_q install -q -r requirements.txt
+  # boxmot without its declared dependencies (they would downgrade opencv-python): see requirements-boxmot.txt
+  pip_q install -q --no-deps -r requirements-boxmot.txt
   # The message wheels' exported CMake targets name include dirs from the machine
   # they were built on; point them at this venv's Python and numpy headers.
   pyinc=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')

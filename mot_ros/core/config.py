@@ -18,7 +18,9 @@ import yaml
 
 NODE_NAME = "tracker_node"
 
-TRACKER_NAMES: Tuple[str, ...] = ("deepsort", "deepsort_realtime", "bytetrack", "botsort")
+TRACKER_NAMES: Tuple[str, ...] = ("deepsort", "deepsort_realtime", "bytetrack", "botsort", "boxmot_strongsort",
+                                  "boxmot_occluboost", "boxmot_hybridsort", "boxmot_ocsort", "boxmot_botsort",
+                                  "boxmot_bytetrack", "boxmot_deepocsort", "boxmot_boosttrack")
 """The ``tracker`` parameter's choices: the names in :mod:`mot_ros.core.tracking.registry` (tested equal)."""
 
 
@@ -55,7 +57,8 @@ class Config:
                                   "empty keeps all.", group="detector")
     # -- tracker ------------------------------------------------------------
     tracker: str = _p("deepsort", "Tracker, by registry name: deepsort (ours), deepsort_realtime (the "
-                      "deep-sort-realtime library), bytetrack and botsort (ultralytics' own classes). Switching at "
+                      "deep-sort-realtime library), bytetrack and botsort (ultralytics' own classes), boxmot_* "
+                      "(boxmot's trackers with their stock settings, AGPL-3.0, optional package). Switching at "
                       "run time restarts the tracks; IDs keep counting up.", group="tracker", choices=TRACKER_NAMES)
     max_age: int = _p(30, "Frames a track survives without a matching detection (occlusion tolerance). "
                       "At 30 fps, 30 is one second.", group="tracker", range=(1, 100000))

@@ -13,7 +13,7 @@ from typing import Dict, Optional
 import numpy as np
 
 from .config import RELOAD_FIELDS, Config
-from .detector import YoloDetector
+from .detector import DETECTOR_FIELDS, YoloDetector
 from .drawing import Trails, draw_tracks
 from .embedders import Embedder, embedder_device, make_embedder
 from .tracking import TrackerBase, make_tracker, needs_rebuild
@@ -32,24 +32,28 @@ class Pipeline:
         config: The validated parameters.
         detector: Optional pre-built detector (e.g. shared, or None to build from ``config.model``).
         load_detector: False for runs that bring their own detections (public MOT detections).
+        embedder: Optional pre-built embedder (else one is built from the ``embedder*`` parameters).
+        first_id: The first track ID.
 
     Raises:
         ModelError: When the model, device or embedder cannot be loaded.
         ValueError: When ``classes`` names a class the model does not have.
     """
 
-    def __init__(self, config: Config, detector: Optional[YoloDetector] = None, load_detector: bool = True) -> None:
+    def __init__(self, config: Config, detector: Optional[YoloDetector] = None, load_detector: bool = True,
+                 embedder: Optional[Embedder] = None, first_id: int = 1) -> None:
         self.config = config
         self._lock = threading.RLock()
         self.detector: Optional[YoloDetector] = detector
         if self.detector is None and load_detector:
-            self.detector = YoloDetector(config.model, config.device, config.half)
+            self.detector = YoloDetector.from_config(config)
         self.device = self.detector.device if self.detector is not None else "cpu"
         self.names: Dict[int, str] = dict(self.detector.names) if self.detector is not None else {}
         self._class_idx = self.detector.class_indices(config.classes) if self.detector is not None else None
-        self.embedder: Embedder = make_embedder(config.embedder, embedder_device(self.device, config.embedder_gpu),
-                                                config.embedder_model, config.embedder_size, config.half)
-        self.tracker: TrackerBase = make_tracker(config)
+        self.embedder: Embedder = embedder if embedder is not None else make_embedder(
+            config.embedder, embedder_device(self.device, config.embedder_gpu), config.embedder_model,
+            config.embedder_size, config.half, backend=config.backend)
+        self.tracker: TrackerBase = make_tracker(config, first_id)
         """The tracker (read-only for callers: switch it with ``apply_config(config.replace(tracker=...))``)."""
         self.trails = Trails(config.trail_length)
         self._last_stamp: Optional[float] = None
@@ -69,14 +73,14 @@ class Pipeline:
         old = self.config
         changed = {k for k in RELOAD_FIELDS | {"classes"} if getattr(old, k) != getattr(new, k)}
         detector = self.detector
-        if detector is not None and changed & {"model", "device", "half"}:
-            detector = YoloDetector(new.model, new.device, new.half)
+        if detector is not None and changed & DETECTOR_FIELDS:
+            detector = YoloDetector.from_config(new)
         class_idx = detector.class_indices(new.classes) if detector is not None else None
         embedder = self.embedder
         device = detector.device if detector is not None else "cpu"
-        if changed & {"embedder", "embedder_model", "embedder_gpu", "embedder_size", "device", "half"}:
+        if changed & {"embedder", "embedder_model", "embedder_gpu", "embedder_size", "device", "half", "backend"}:
             embedder = make_embedder(new.embedder, embedder_device(device, new.embedder_gpu), new.embedder_model,
-                                     new.embedder_size, new.half)
+                                     new.embedder_size, new.half, backend=new.backend)
         with self._lock:
             # built under the lock: its first ID is the live tracker's next one, so IDs keep counting up
             rebuilt = needs_rebuild(old, new)

@@ -44,7 +44,7 @@ class TrackerInfo:
 
 
 _UL_REBUILD = frozenset({"ul_gmc_method", "ul_with_reid"})
-_BOXMOT_REBUILD = frozenset({"max_age", "n_init", "conf_threshold", "low_conf_threshold"})
+_BOXMOT_REBUILD: FrozenSet[str] = frozenset()  # stock settings: none of our tracker parameters applies
 
 _ENTRIES: Tuple[TrackerInfo, ...] = (
     TrackerInfo("deepsort", "mot_ros DeepSORT (ours, the default): appearance cascade and IoU stage on our "
