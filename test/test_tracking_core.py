@@ -1,0 +1,412 @@
+"""The tracking core: Kalman filter, matching, camera motion, track life cycle and our deepsort's stages."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import List, Optional, Sequence
+
+import cv2
+import numpy as np
+import pytest
+from deep_sort_realtime.deep_sort.kalman_filter import KalmanFilter as ReferenceKF
+
+from mot_ros.core.config import Config
+from mot_ros.core.tracking.cmc import CameraMotion, auto_downscale
+from mot_ros.core.tracking.deepsort import DeepSortTracker
+from mot_ros.core.tracking.kalman import KalmanFilter, ltwh_to_measurement
+from mot_ros.core.tracking.matching import (fuse_score, fused_cost, iou_distance, iou_matrix, linear_assignment,
+                                            min_cost_matching, normalize)
+from mot_ros.core.tracking.track import SampleBank, Track, TrackState
+from mot_ros.core.types import Detections
+
+PLAIN = dict(low_conf_threshold=0.35, cmc="none", association="cascade", appearance_features="bank",
+             kalman_state="xyah", nsa_kalman=False, fuse_score=False, recovery=False)
+
+
+def _dets(boxes: Sequence[Sequence[float]], scores: Optional[Sequence[float]] = None) -> Detections:
+    boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+    return Detections(boxes, np.full(len(boxes), 0.9) if scores is None else scores, np.zeros(len(boxes)))
+
+
+def _feats(n: int, which: Optional[Sequence[int]] = None, dim: int = 8) -> np.ndarray:
+    return np.eye(dim, dtype=np.float32)[list(range(n)) if which is None else list(which)]
+
+
+# -- Kalman ---------------------------------------------------------------------
+def test_kalman_xyah_matches_deep_sort_realtime() -> None:
+    """Predict is bit-identical (new float32 states included); update and gating agree to rounding."""
+    rng = np.random.default_rng(0)
+    ref, kf = ReferenceKF(), KalmanFilter("xyah")
+    ltwh = np.abs(rng.normal(100, 30, (5, 4))).astype(np.float32) + 10
+    z = ltwh_to_measurement(ltwh, "xyah")
+    mean, cov = kf.initiate(z)
+    refs = [ref.initiate(zi) for zi in z]
+    for i, (m, c) in enumerate(refs):
+        np.testing.assert_array_equal(mean[i], m)
+        np.testing.assert_array_equal(cov[i], c)
+    fresh = np.ones(5, bool)
+    for step in range(4):
+        mean, cov = kf.predict(mean, cov, fresh)
+        refs = [ref.predict(m, c) for m, c in refs]
+        fresh[:] = False
+        for i, (m, c) in enumerate(refs):
+            if step == 0:  # from the same state: bit-identical
+                np.testing.assert_array_equal(mean[i], m)
+                np.testing.assert_array_equal(cov[i], c)
+            np.testing.assert_allclose(mean[i], m, rtol=1e-12, atol=1e-9)
+            np.testing.assert_allclose(cov[i], c, rtol=1e-9, atol=1e-9)
+        zz = z + rng.normal(0, 2, z.shape).astype(np.float32)
+        gd = kf.gating_distance(mean, cov, zz)
+        for i, (m, c) in enumerate(refs):
+            np.testing.assert_allclose(gd[i], ref.gating_distance(m, c, zz), rtol=1e-9)
+        mean, cov = kf.update(mean, cov, zz)
+        refs = [ref.update(m, c, zi) for (m, c), zi in zip(refs, zz)]
+        for i, (m, c) in enumerate(refs):
+            np.testing.assert_allclose(mean[i], m, rtol=1e-12, atol=1e-9)
+            np.testing.assert_allclose(cov[i], c, rtol=1e-9, atol=1e-9)
+
+
+def test_kalman_xywh_matches_ultralytics() -> None:
+    from ultralytics.trackers.utils.kalman_filter import KalmanFilterXYWH
+
+    ref, kf = KalmanFilterXYWH(), KalmanFilter("xywh")
+    z = np.array([[100.0, 50.0, 30.0, 80.0], [300.0, 200.0, 60.0, 40.0]])
+    mean, cov = kf.initiate(z)
+    refs = [ref.initiate(zi) for zi in z]
+    mean, cov = kf.predict(mean, cov)
+    refs = [ref.predict(m, c) for m, c in refs]
+    mean, cov = kf.update(mean, cov, z + 3)
+    refs = [ref.update(m, c, zi + 3) for (m, c), zi in zip(refs, z)]
+    for i, (m, c) in enumerate(refs):
+        np.testing.assert_allclose(mean[i], m, rtol=1e-9)
+        np.testing.assert_allclose(cov[i], c, rtol=1e-9)
+    np.testing.assert_allclose(kf.to_ltwh(mean[:, :4] * 0 + z)[0], [85, 10, 30, 80])
+
+
+def test_nsa_scales_measurement_noise_by_confidence() -> None:
+    from ultralytics.trackers.utils.kalman_filter import KalmanFilterXYWH
+
+    kf = KalmanFilter("xywh", nsa=True)
+    mean, cov = kf.initiate(np.array([[100.0, 50.0, 30.0, 80.0]]))
+    for conf in (0.3, 0.9, 0.99):
+        _, s = kf.project(mean, cov, np.array([conf]))
+        _, s_ref = KalmanFilterXYWH().project(mean[0], cov[0], conf)
+        np.testing.assert_allclose(s[0], s_ref, rtol=1e-12)
+    # a confident detection pulls the state further than a weak one
+    z = np.array([[110.0, 50.0, 30.0, 80.0]])
+    strong = kf.update(mean, cov, z, np.array([0.95]))[0][0, 0]
+    weak = kf.update(mean, cov, z, np.array([0.2]))[0][0, 0]
+    plain = KalmanFilter("xywh").update(mean, cov, z, np.array([0.95]))[0][0, 0]
+    assert 100 < weak < strong < 110 and plain < strong
+
+
+def test_warp_matches_ultralytics_multi_gmc_and_moves_xyah() -> None:
+    from ultralytics.trackers.utils.stracks import multi_gmc
+
+    a = np.deg2rad(3.0)
+    h = np.array([[1.02 * np.cos(a), -1.02 * np.sin(a), 12.0], [1.02 * np.sin(a), 1.02 * np.cos(a), -7.0]])
+    kf = KalmanFilter("xywh")
+    mean, cov = kf.predict(*kf.initiate(np.array([[100.0, 50.0, 30.0, 80.0], [10.0, 20.0, 5.0, 9.0]])))
+    tracks = [SimpleNamespace(mean=mean[i].copy(), covariance=cov[i].copy(), angle=None) for i in range(2)]
+    multi_gmc(tracks, h)
+    wm, wc = kf.warp(mean, cov, h)
+    for i, t in enumerate(tracks):
+        np.testing.assert_allclose(wm[i], t.mean, rtol=1e-6)
+        np.testing.assert_allclose(wc[i], t.covariance, rtol=1e-6)
+    kf = KalmanFilter("xyah")
+    mean, cov = kf.initiate(np.array([[100.0, 50.0, 0.5, 80.0]]))
+    shift = np.array([[1.0, 0.0, 12.0], [0.0, 1.0, -7.0]])
+    wm, wc = kf.warp(mean, cov, shift)
+    np.testing.assert_allclose(wm[0, :4], [112.0, 43.0, 0.5, 80.0])
+    np.testing.assert_allclose(wc, cov)
+    with pytest.raises(ValueError, match="2x3"):
+        kf.warp(mean, cov, np.eye(3))
+
+
+# -- matching -------------------------------------------------------------------
+def test_iou_and_costs() -> None:
+    a = np.array([[0, 0, 10, 10], [100, 100, 110, 120]], np.float32)
+    b = np.array([[5, 0, 15, 10], [0, 0, 10, 10], [50, 50, 60, 60]], np.float32)
+    iou = iou_matrix(a, b)
+    np.testing.assert_allclose(iou[0], [50 / 150, 1.0, 0.0])
+    np.testing.assert_allclose(iou[1], 0.0)
+    ltwh_a = np.c_[a[:, :2], a[:, 2:] - a[:, :2]]
+    ltwh_b = np.c_[b[:, :2], b[:, 2:] - b[:, :2]]
+    np.testing.assert_allclose(iou_distance(ltwh_a.astype(np.float64), ltwh_b), 1 - iou)
+    np.testing.assert_allclose(fuse_score(np.array([[0.2, 0.6]]), np.array([0.5, 1.0])), [[0.6, 0.6]])
+    # BoT-SORT: appearance only for overlapping (IoU distance <= 0.5) and similar (cos/2 <= 0.25) pairs
+    iou_d = np.array([[0.3, 0.3, 0.8]])
+    cos = np.array([[0.2, 0.9, 0.0]])
+    np.testing.assert_allclose(fused_cost(iou_d, cos, 0.5, 0.25), [[0.1, 0.3, 0.8]])
+    n = normalize(np.array([[3.0, 4.0], [0.0, 0.0]]))
+    np.testing.assert_allclose(n, [[0.6, 0.8], [0.0, 0.0]])
+
+
+def test_linear_assignment_and_deepsort_order() -> None:
+    cost = np.array([[0.1, 0.9, 0.5], [0.2, 0.15, 0.95]])
+    m, ur, uc = linear_assignment(cost, 0.4)
+    assert m == [(0, 0), (1, 1)] and ur == [] and uc == [2]
+    m, ur, uc = linear_assignment(cost, 0.12)
+    assert m == [(0, 0)] and ur == [1] and uc == [1, 2]
+    assert linear_assignment(np.zeros((0, 3)), 0.5) == ([], [], [0, 1, 2])
+    # DeepSORT's order: unassigned detections first, then the rejected assignments
+    m, ut, ud = min_cost_matching(cost.copy(), 0.12, [7, 8], [20, 21, 22])
+    assert m == [(7, 20)] and ut == [8] and ud[-1] == 21 and sorted(ud) == [21, 22]
+
+
+# -- appearance -----------------------------------------------------------------
+def test_sample_bank_budget_and_repeats() -> None:
+    bank = SampleBank()
+    a, b = np.eye(3, dtype=np.float32)[:2]
+    for f in (a, a, a, b, b):
+        bank.append(f, 4)
+    assert len(bank) == 4  # five appended, the oldest dropped
+    assert bank.rows().shape == (2, 3)  # repeats stored once
+    np.testing.assert_allclose(bank.nearest(np.array([[0, 1, 0]], np.float32)), [0.0])
+    for _ in range(4):
+        bank.append(b, 4)
+    assert bank.rows().shape == (1, 3)  # a's last sample aged out by b's repeats
+    with pytest.raises(ValueError, match="expected 3 dimensions"):
+        bank.append(np.ones(5, np.float32), 4)
+
+
+def test_track_life_cycle_and_ema() -> None:
+    f = _feats(3)
+    t = Track(1, np.zeros(8), np.eye(8), np.ones(4, np.float32), 0.9, 0, 0, f[0], "ema", 0.5)
+    assert t.is_tentative and t.hits == 1 and t.age == 1
+    t.predicted()
+    t.matched(np.ones(4, np.float32), 0.8, 2, 3, f[1], n_init=2)
+    assert t.is_confirmed and t.class_id == 2 and t.det_index == 3 and t.score == pytest.approx(0.8)
+    np.testing.assert_allclose(t.ema, (f[0] + f[1]) / np.sqrt(2), rtol=1e-6)  # 0.5 old + 0.5 new, renormalised
+    np.testing.assert_allclose(t.appearance_distance(f), [1 - 1 / np.sqrt(2)] * 2 + [1.0], rtol=1e-6)
+    for _ in range(3):
+        t.predicted()
+        t.missed(max_age=3)
+    assert t.is_confirmed
+    t.predicted()
+    t.missed(max_age=3)
+    assert t.state == TrackState.DELETED
+    tentative = Track(2, np.zeros(8), np.eye(8), np.ones(4, np.float32), 0.9, 0, 0, None)
+    tentative.predicted()
+    tentative.missed(max_age=30)
+    assert tentative.is_deleted
+
+
+# -- camera motion ----------------------------------------------------------------
+def _texture(h: int = 480, w: int = 640, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    img = cv2.resize(rng.integers(0, 255, (h // 8, w // 8, 3), dtype=np.uint8), (w, h),
+                     interpolation=cv2.INTER_CUBIC)
+    for _ in range(60):
+        x, y = int(rng.integers(0, w)), int(rng.integers(0, h))
+        cv2.rectangle(img, (x, y), (x + int(rng.integers(5, 40)), y + int(rng.integers(5, 40))),
+                      tuple(int(v) for v in rng.integers(0, 255, 3)), -1)
+    return img
+
+
+@pytest.mark.parametrize("method, dx, dy", [("sparse_flow", 14, -9), ("orb", 14, -9),
+                                            ("ecc", 6, -4)])  # ECC is a local search: small shifts only
+def test_cmc_recovers_a_synthetic_shift(method: str, dx: int, dy: int) -> None:
+    world = _texture(560, 760)
+    first = world[40:520, 40:680]
+    second = world[40 - dy:520 - dy, 40 - dx:680 - dx]  # the camera moved: content shifts by (+dx, +dy)
+    cmc = CameraMotion(method, downscale=2)
+    np.testing.assert_array_equal(cmc.apply(first), np.eye(2, 3))  # first frame: identity, frame stored
+    h = cmc.apply(second)
+    np.testing.assert_allclose(h[:, :2], np.eye(2), atol=0.02)
+    np.testing.assert_allclose(h[:, 2], [dx, dy], atol=1.5)
+
+
+def test_cmc_first_frame_none_size_change_and_method_change() -> None:
+    img = _texture()
+    cmc = CameraMotion("sparse_flow", downscale=0)
+    assert cmc.apply(None).tolist() == np.eye(2, 3).tolist()
+    assert cmc.apply(np.zeros((0, 0, 3), np.uint8)).tolist() == np.eye(2, 3).tolist()
+    cmc.apply(img)
+    shifted = np.roll(img, 6, axis=1)
+    assert cmc.apply(None).tolist() == np.eye(2, 3).tolist()  # a missing frame keeps the previous one
+    assert abs(cmc.apply(shifted)[0, 2] - 6) < 1.0
+    assert cmc.apply(cv2.resize(img, (320, 240))).tolist() == np.eye(2, 3).tolist()  # new size: restart
+    grey = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+    cmc.configure("ecc", 2)  # a new method restarts (GMC cannot switch)
+    assert cmc.apply(grey).tolist() == np.eye(2, 3).tolist()
+    assert abs(cmc.apply(np.roll(grey, 6, axis=1))[0, 2] - 6) < 1.0
+    assert CameraMotion("none").apply(img).tolist() == np.eye(2, 3).tolist()
+    assert auto_downscale(1920) == 4 and auto_downscale(640) == 1
+    with pytest.raises(ValueError, match="cmc"):
+        CameraMotion("sift")
+
+
+# -- our deepsort -------------------------------------------------------------------
+def _run(tracker: DeepSortTracker, frames: List[List[List[float]]], scores=None, feats=None, images=None):
+    out = []
+    for i, boxes in enumerate(frames):
+        d = _dets(boxes, None if scores is None else scores[i])
+        e = _feats(len(boxes)) if feats is None else feats[i]
+        out.append(tracker.update(d, e, None if images is None else images[i]))
+    return out
+
+
+def test_det_index_points_at_the_matched_detection() -> None:
+    t = DeepSortTracker(Config(n_init=1, **PLAIN))
+    rng = np.random.default_rng(3)
+    base = np.array([[10, 10, 50, 90], [200, 40, 240, 120], [400, 300, 450, 400]], np.float32)
+    first = None
+    for f in range(10):
+        order = rng.permutation(3)
+        boxes = base[order] + f * 2
+        out = t.update(_dets(boxes), _feats(3, order))
+        assert len(out) == 3
+        for o in out:
+            assert o.matched and 0 <= o.det_index < 3
+            np.testing.assert_allclose(o.xyxy, boxes[o.det_index], atol=3)
+        ids = {o.track_id: int(order[o.det_index]) for o in out}
+        first = first or ids
+        assert ids == first and sorted(ids) == [1, 2, 3]  # each object keeps its ID whatever its list position
+
+
+def test_first_id_reset_and_next_id() -> None:
+    t = DeepSortTracker(Config(n_init=1, **PLAIN), first_id=41)
+    out = t.update(_dets([[0, 0, 10, 20], [50, 50, 60, 70]]), _feats(2))
+    assert sorted(o.track_id for o in out) == [41, 42] and t.next_id == 43 and t.num_tracks == 2
+    t.reset()
+    assert t.num_tracks == 0
+    out = t.update(_dets([[0, 0, 10, 20]]), _feats(1))
+    assert [o.track_id for o in out] == [43]  # IDs keep counting after a reset
+    with pytest.raises(ValueError, match="first_id"):
+        DeepSortTracker(Config(), first_id=0)
+
+
+def test_bad_embeddings_are_refused() -> None:
+    t = DeepSortTracker(Config(**PLAIN))
+    with pytest.raises(ValueError, match="expected one embedding per detection \\(2\\), got None"):
+        t.update(_dets([[0, 0, 10, 20], [50, 50, 60, 70]]), None)
+    with pytest.raises(ValueError, match="got 1"):
+        t.update(_dets([[0, 0, 10, 20], [50, 50, 60, 70]]), _feats(1))
+    fused_iou_only = DeepSortTracker(Config(**{**PLAIN, "association": "fused", "appearance_threshold": 0.0}))
+    assert not fused_iou_only.needs_appearance and not fused_iou_only.needs_frame
+    assert fused_iou_only.update(_dets([[0, 0, 10, 20]]), None) == []
+    assert DeepSortTracker(Config(**{**PLAIN, "cmc": "orb"})).needs_frame
+
+
+def test_low_conf_threshold_refused_above_conf_threshold() -> None:
+    with pytest.raises(ValueError, match=r"low_conf_threshold: expected a value <= conf_threshold \(0.3\), got 0.5"):
+        Config(conf_threshold=0.3, low_conf_threshold=0.5)
+
+
+def _fading(scores_mid: float) -> tuple:
+    """One object walking right; its score drops to ``scores_mid`` for frames 5-9 (partly occluded)."""
+    frames = [[[100.0 + 6 * f, 50.0, 140.0 + 6 * f, 150.0]] for f in range(15)]
+    scores = [[0.9] if not 5 <= f < 10 else [scores_mid] for f in range(15)]
+    return frames, scores
+
+
+def test_second_association_keeps_the_track_on_low_scores() -> None:
+    frames, scores = _fading(0.2)
+    on_cfg = Config(n_init=2, max_age=2, conf_threshold=0.5, **{**PLAIN, "low_conf_threshold": 0.1})
+    on = _run(DeepSortTracker(on_cfg), frames, scores)
+    assert [[(o.track_id, o.matched) for o in f] for f in on[1:]] == [[(1, True)]] * 14
+    assert on[7][0].det_index == 0 and on[7][0].score == pytest.approx(0.2)
+    # stage off (floor = threshold): the low detections are ignored, the track is lost and a new ID follows
+    off = _run(DeepSortTracker(on_cfg.replace(low_conf_threshold=0.5)), frames, scores)
+    assert all(not f for f in off[5:10]) and off[-1][0].track_id != 1
+    # low detections never start tracks
+    t = DeepSortTracker(Config(n_init=1, conf_threshold=0.5, **{**PLAIN, "low_conf_threshold": 0.1}))
+    assert t.update(_dets([[0, 0, 10, 20]], [0.3]), _feats(1)) == [] and t.num_tracks == 0
+
+
+def test_stages_track_a_simple_scene() -> None:
+    """Every stage combination tracks two crossing objects of different looks without an ID switch."""
+    frames = [[[100.0 + 8 * f, 100.0, 140.0 + 8 * f, 200.0], [400.0 - 8 * f, 110.0, 440.0 - 8 * f, 210.0]]
+              for f in range(40)]
+    feats = [_feats(2) for _ in frames]
+    for kw in (dict(association="fused"), dict(appearance_features="ema"), dict(kalman_state="xywh"),
+               dict(nsa_kalman=True), dict(fuse_score=True), dict(recovery=True),
+               dict(association="fused", kalman_state="xywh", appearance_features="ema", nsa_kalman=True,
+                    fuse_score=True, recovery=True, low_conf_threshold=0.1)):
+        t = DeepSortTracker(Config(n_init=2, **{**PLAIN, **kw}))
+        out = _run(t, frames, feats=feats)
+        for f, o in enumerate(out[1:], 1):
+            got = {x.track_id: x.det_index for x in o}
+            assert got == {1: 0, 2: 1}, (kw, f, got)
+
+
+def test_fused_association_uses_appearance_only_when_boxes_overlap() -> None:
+    """Two objects swap places between frames: IoU alone would swap IDs; the fused cost keeps them."""
+    cfg = Config(n_init=1, max_iou_distance=0.9, **{**PLAIN, "association": "fused"})
+    t = DeepSortTracker(cfg)
+    a, b = [100.0, 100.0, 140.0, 200.0], [110.0, 100.0, 150.0, 200.0]  # heavily overlapping
+    t.update(_dets([a, b]), _feats(2))
+    out = t.update(_dets([b, a]), _feats(2, [1, 0]))  # positions swapped, looks follow the objects
+    assert {o.track_id: o.det_index for o in out} == {1: 1, 2: 0}
+
+
+def _occlusion_run(recovery: bool) -> List[List[int]]:
+    """One object walks right; hidden for 5 frames; comes back looking different (e.g. turned around)."""
+    t = DeepSortTracker(Config(n_init=2, max_age=30, max_cosine_distance=0.2, nn_budget=100,
+                               **{**PLAIN, "recovery": recovery}))
+    seen = []
+    for f in range(20):
+        x = 100.0 + 4 * f
+        if 8 <= f < 13:
+            seen.append([o.track_id for o in t.update(_dets([]), _feats(0))])
+            continue
+        look = _feats(1, [0 if f < 8 else 5])  # orthogonal: appearance cannot match
+        seen.append([o.track_id for o in t.update(_dets([[x, 50.0, x + 40, 150.0]]), look)])
+    return seen
+
+
+def test_recovery_lost_track_takes_back_its_object() -> None:
+    plain, recovering = _occlusion_run(False), _occlusion_run(True)
+    assert plain[7] == recovering[7] == [1]
+    assert plain[-1] != [1]  # DeepSORT gives the returning object a new ID
+    assert recovering[13:] == [[1]] * 7  # the recovery stage keeps ID 1, at once on reappearance
+
+
+def test_recovery_changes_nothing_when_nothing_is_lost() -> None:
+    rng = np.random.default_rng(0)
+    pos, vel = rng.uniform(0, 500, (6, 2)), rng.uniform(-3, 3, (6, 2))
+    a = DeepSortTracker(Config(n_init=3, **PLAIN))
+    b = DeepSortTracker(Config(n_init=3, **{**PLAIN, "recovery": True}))
+    for f in range(40):
+        boxes = [[*(p + f * v), *(p + f * v + [30.0, 60.0])] for p, v in zip(pos, vel)]
+        ra, rb = a.update(_dets(boxes), _feats(6)), b.update(_dets(boxes), _feats(6))
+        assert [(o.track_id, o.det_index) for o in ra] == [(o.track_id, o.det_index) for o in rb]
+    assert b.recovered == 0
+
+
+def test_recovery_never_takes_a_confirmed_match() -> None:
+    """A lost track overlapping an object that a live track already matched does not steal it."""
+    t = DeepSortTracker(Config(n_init=2, **{**PLAIN, "recovery": True}))
+    two = _feats(2)
+    for _ in range(4):
+        t.update(_dets([[100, 50, 140, 150], [300, 50, 340, 150]]), two)
+    for _ in range(3):
+        t.update(_dets([[100, 50, 140, 150]]), two[:1])
+    out = t.update(_dets([[100, 50, 140, 150], [300, 50, 340, 150]]), two)
+    assert sorted(o.track_id for o in out) == [1, 2]
+
+
+def test_cmc_keeps_ids_through_a_camera_jump() -> None:
+    """The camera pans 60 px in one frame: with GMC the tracks follow, without it they are lost."""
+    world = _texture(600, 1000, seed=4)
+    objs = [[300.0, 200.0], [500.0, 260.0], [650.0, 180.0]]
+
+    def frame(cam_x: int) -> tuple:
+        img = world[60:540, cam_x:cam_x + 640].copy()
+        boxes = [[x - cam_x, y, x - cam_x + 30, y + 70] for x, y in objs]
+        for b in boxes:
+            cv2.rectangle(img, (int(b[0]), int(b[1])), (int(b[2]), int(b[3])), (0, 0, 255), -1)
+        return img, boxes
+
+    def run(cmc: str) -> List[set]:
+        t = DeepSortTracker(Config(n_init=2, max_iou_distance=0.7, **{**PLAIN, "cmc": cmc}))
+        ids = []
+        for cam_x in (100, 100, 100, 100, 160, 160, 160):
+            img, boxes = frame(cam_x)
+            # appearance cannot help: all objects look alike to a colour-blind embedder
+            ids.append({o.track_id for o in t.update(_dets(boxes), np.tile(_feats(1), (3, 1)), img)})
+        return ids
+
+    on, off = run("sparse_flow"), run("none")
+    assert on[3] == on[-1] == {1, 2, 3}
+    assert off[3] == {1, 2, 3} and off[-1] != {1, 2, 3}
