@@ -28,6 +28,7 @@ from ..core.config import FIELD_BY_NAME, Config, check_value
 from ..core.image_codec import FrameError
 from ..core.pipeline import Pipeline
 from .conversions import bgr_to_image, image_to_bgr, label_info_msg, stamp_to_sec, tracks_to_msg
+from .depth_io import DepthIO
 from .diagnostics import Stats, diagnostics_msg
 from .params import config_from_node, declare_parameters, param_value, read_values
 from .qos import (ANNOTATED_DEPTH, DETECTIONS_DEPTH, DIAGNOSTICS_DEPTH, LABEL_INFO_QOS, input_qos,
@@ -82,6 +83,7 @@ class TrackerNode(LifecycleNode):
         self._last_seq: Optional[int] = None
         self._dedupe_until = 0.0
         self.active_tracks = 0
+        self._depth: Optional[DepthIO] = None  # the 3D stage (use_depth)
         self.add_on_set_parameters_callback(self._on_set_parameters)
 
     # -- read-only state for tests and tools ------------------------------------
@@ -134,6 +136,9 @@ class TrackerNode(LifecycleNode):
         self._input_topic = "image/compressed" if c.compressed else "image"
         self._publish_label_info()
         self._make_subscription()
+        if c.use_depth and self.pipeline is not None:
+            self._depth = DepthIO(self, c, self.pipeline.names)
+            self._depth.start()
         self._running = True
         self._worker = threading.Thread(target=self._work, name="mot_ros_worker", daemon=True)
         self._worker.start()
@@ -178,6 +183,9 @@ class TrackerNode(LifecycleNode):
         if self._sub is not None:
             self.destroy_subscription(self._sub)
             self._sub = None
+        if self._depth is not None:  # after the worker stopped
+            self._depth.stop()
+            self._depth = None
         self._slot = None
 
     def _release(self) -> None:
@@ -246,6 +254,8 @@ class TrackerNode(LifecycleNode):
             self._publisher_gids, self._single_publisher, self._last_seq = gids, n_pub == 1, None
         if self.config.qos_reliability == "auto":
             self._make_subscription()
+            if self._depth is not None:
+                self._depth.match_qos()
         silent = self.stats.seconds_since_input()
         if n_pub and silent > self.config.no_input_warn_sec:
             rels = sorted({i.qos_profile.reliability.name for i in infos})
@@ -305,6 +315,13 @@ class TrackerNode(LifecycleNode):
         timings = dict(result.timings_ms)
         timings.update(convert=(t1 - t0) * 1e3, messages=(t3 - t2) * 1e3,
                        total=(time.perf_counter() - t0) * 1e3 - drew)
+        if self._depth is not None:  # after the 2D outputs: 3D never delays or loses them
+            t5 = time.perf_counter()
+            try:
+                self._depth.process(msg.header, result.tracks, (frame.shape[1], frame.shape[0]))
+            except Exception as exc:
+                self._depth.record_error(exc)
+            timings["depth3d"] = (time.perf_counter() - t5) * 1e3
         self.stats.record_success(timings, self._latency_ms(stamp_to_sec(msg.header)))
         self.active_tracks = pipeline.tracker.num_tracks
 
@@ -327,11 +344,14 @@ class TrackerNode(LifecycleNode):
         if self._pub_diag is None or self.config is None:
             return
         device = self.pipeline.device if self.pipeline else ""
-        self._pub_diag.publish(diagnostics_msg(
+        arr = diagnostics_msg(
             self.stats.snapshot(), name=self.get_name(), stamp=self.get_clock().now().to_msg(),
             input_topic=self.resolve_topic_name(self._input_topic),
             max_consecutive_failures=self.config.max_consecutive_failures, active_tracks=self.active_tracks,
-            device=device, input_reliability=self._sub_reliability.name if self._sub_reliability else ""))
+            device=device, input_reliability=self._sub_reliability.name if self._sub_reliability else "")
+        if self._depth is not None:
+            arr.status.append(self._depth.diagnostic_status(self.get_name(), device))
+        self._pub_diag.publish(arr)
 
     # -- parameters -----------------------------------------------------------
     def _on_set_parameters(self, params: List[Parameter]) -> SetParametersResult:
@@ -349,6 +369,8 @@ class TrackerNode(LifecycleNode):
             if self.pipeline is not None:
                 self.pipeline.apply_config(new)  # builds new models first; raises to refuse
             self.config = new
+            if self._depth is not None and self.pipeline is not None:
+                self._depth.apply_config(new, self.pipeline.names)
             if {"classes", "conf_threshold", "model"} & set(changes):
                 self._publish_label_info()
             self.get_logger().info(f"parameters updated: {changes}")
