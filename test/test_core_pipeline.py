@@ -71,7 +71,9 @@ def test_given_detections_and_class_filter(shapes_model: str) -> None:
 
 def test_runtime_config_and_refused_reload(pipeline: Pipeline, shapes_model: str) -> None:
     old = pipeline.config
-    pipeline.apply_config(old.replace(conf_threshold=0.99))
+    pipeline.apply_config(old.replace(conf_threshold=0.99, low_conf_threshold=0.5))
+    assert pipeline.detection_floor == 0.5 and len(pipeline.detect(FRAMES[0].image)) == 3  # detector at the floor
+    pipeline.apply_config(old.replace(conf_threshold=0.99, low_conf_threshold=0.99))
     assert len(pipeline.detect(FRAMES[0].image)) == 0
     with pytest.raises(ModelError, match="model"):
         pipeline.apply_config(old.replace(model="/does/not/exist.pt"))

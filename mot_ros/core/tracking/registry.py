@@ -47,9 +47,9 @@ _UL_REBUILD = frozenset({"ul_gmc_method", "ul_with_reid"})
 _BOXMOT_REBUILD: FrozenSet[str] = frozenset()  # stock settings: none of our tracker parameters applies
 
 _ENTRIES: Tuple[TrackerInfo, ...] = (
-    TrackerInfo("deepsort", "mot_ros DeepSORT (ours, the default): appearance cascade and IoU stage on our "
-                "embeddings, with the stages of the tracker group",
-                "..tracker:DeepSortTracker"),
+    TrackerInfo("deepsort", "mot_ros DeepSORT (ours, the default): appearance cascade or fused cost on our "
+                "embeddings, ByteTrack second association, camera-motion compensation, EMA features, NSA Kalman, "
+                "recovery", ".deepsort:DeepSortTracker"),
     TrackerInfo("deepsort_realtime", "deep-sort-realtime's DeepSort as its tutorial drives it, fed our embeddings",
                 ".wrappers_deepsort_realtime:DeepSortRealtimeTracker",
                 frozenset({"max_age", "n_init", "max_cosine_distance", "max_iou_distance", "nn_budget",

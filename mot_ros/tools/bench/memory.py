@@ -17,13 +17,13 @@ def bench_memory(args: argparse.Namespace) -> Dict[str, Any]:
 
     from ...core.config import Config
     from ...core.drawing import Trails
-    from ...core.tracker import DeepSortTracker
+    from ...core.tracking import make_tracker
     from ...core.types import Detections
 
     rng = np.random.default_rng(args.seed)
     n, dim, w, h = args.memory_objects, args.embed_dim, 1280.0, 720.0
     cfg = Config(model="none.pt", nn_budget=args.nn_budget)
-    tracker = DeepSortTracker(cfg)
+    tracker = make_tracker(cfg)
     trails = Trails(cfg.trail_length)
     proc = psutil.Process()
 

@@ -17,7 +17,6 @@ def bench_stages(args: argparse.Namespace, detector: Any, det_label: str, ros: "
     from ...core.config import Config
     from ...core.pipeline import Pipeline
     from ...core.synthetic import random_scene
-    from ...core.tracker import make_tracker
     from ...ros.conversions import bgr_to_image, image_to_bgr, tracks_to_msg
 
     rows = []
@@ -26,8 +25,7 @@ def bench_stages(args: argparse.Namespace, detector: Any, det_label: str, ros: "
     pipeline = Pipeline(config, detector=detector, load_detector=False)
     for (w, h) in args.sizes:
         for n in args.objects:
-            pipeline.reset()
-            pipeline.tracker = make_tracker(config)  # fresh IDs and samples for each scene
+            pipeline.reset()  # no tracks or appearance samples from the previous scene
             timer = Timer()
             totals: List[float] = []
             overheads: List[float] = []  # (convert + core + messages + publish) / core, per frame
