@@ -244,6 +244,8 @@ def cmd_bag(args: argparse.Namespace) -> int:
         ann_mode = args.annotated or ("jpeg" if bag.msgtype.endswith("CompressedImage") else "raw")
         ann_topic = f"{base}/annotated" + ("/compressed" if ann_mode == "jpeg" else "")
         pipeline = Pipeline(config)
+        b3 = _bag3d(args, bag, config, pipeline)  # 3D (issue 10): None without --depth-topic
+        det3_topic = f"{base}/detections_3d"
         progress = Progress(bag.count, "bag", _progress_enabled(args))
         ids: set = set()
         bad = n = 0
@@ -253,6 +255,8 @@ def cmd_bag(args: argparse.Namespace) -> int:
                 store = out.typestore
                 out.add_topic(det_topic, "vision_msgs/msg/Detection2DArray")
                 out.add_topic(label_topic, "vision_msgs/msg/LabelInfo", qos=[bagio.latched_qos()])
+                if b3 is not None:
+                    out.add_topic(det3_topic, "vision_msgs/msg/Detection3DArray")
                 if ann_mode != "none":
                     out.add_topic(ann_topic, "sensor_msgs/msg/CompressedImage" if ann_mode == "jpeg"
                                   else "sensor_msgs/msg/Image")
@@ -275,6 +279,9 @@ def cmd_bag(args: argparse.Namespace) -> int:
                     result = pipeline.process(f.image, stamp=f.stamp_sec or None)
                     ids.update(t.track_id for t in result.tracks)
                     out.write(det_topic, f.log_time_ns, bagio.detections_msg(store, f.header, result.tracks))
+                    if b3 is not None:
+                        out.write(det3_topic, f.log_time_ns, b3.process(f.log_time_ns, f.header, result.tracks,
+                                                                        (f.image.shape[1], f.image.shape[0])))
                     if ann_mode != "none":
                         img = pipeline.annotate(f.image, result)
                         msg = (bagio.compressed_msg(store, f.header, img) if ann_mode == "jpeg"
@@ -286,10 +293,23 @@ def cmd_bag(args: argparse.Namespace) -> int:
             pipeline.close()
     dt = time.monotonic() - t_start
     _out(f"frames={n} bad_frames={bad} processing_fps={n / dt if dt > 0 else 0:.2f} unique_ids={len(ids)}")
-    topics = [det_topic, label_topic] + ([ann_topic] if ann_mode != "none" else []) + (
+    if b3 is not None:
+        _out(b3.summary())
+    topics = [det_topic, label_topic] + ([det3_topic] if b3 is not None else [])
+    topics += ([ann_topic] if ann_mode != "none" else []) + (
         [bag.topic] if args.copy_input else [])
     _out(f"bag: {args.output} ({fmt}; topics: {', '.join(topics)})")
     return EXIT_OK
+
+
+def _bag3d(args: argparse.Namespace, bag: Any, config: Any, pipeline: Any) -> Any:
+    """The 3D stage of ``bag`` (``tools/bag3d.py``) when --depth-topic is given, else None."""
+    if not getattr(args, "depth_topic", None):
+        return None
+    from .bag3d import Bag3D
+
+    info = args.camera_info_topic or bag.topic.rsplit("/", 1)[0] + "/camera_info"
+    return Bag3D(bag, args.depth_topic, info, config, pipeline.names)
 
 
 # -- mot -------------------------------------------------------------------------------------
@@ -482,6 +502,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "<topic>/annotated/compressed) or not at all (default: like the input)")
     p.add_argument("--prefix", metavar="NS", help="topic prefix of the outputs (default: the input topic)")
     p.add_argument("--copy-input", action="store_true", help="also copy the input image topic into the output bag")
+    p.add_argument("--depth-topic", metavar="D", help="3D: depth Image topic (16UC1 mm or 32FC1 m, aligned to the "
+                   "colour image); writes vision_msgs/Detection3DArray on <prefix>/detections_3d")
+    p.add_argument("--camera-info-topic", metavar="C", help="3D: CameraInfo topic of the colour camera "
+                   "(default: camera_info next to --topic)")
     p.add_argument("--model", metavar="M", help="detector weights (shorthand for --set model=M)")
     p.set_defaults(func=cmd_bag)
 
