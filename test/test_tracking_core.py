@@ -231,7 +231,7 @@ def test_cmc_first_frame_none_size_change_and_method_change() -> None:
     assert cmc.apply(grey).tolist() == np.eye(2, 3).tolist()
     assert abs(cmc.apply(np.roll(grey, 6, axis=1))[0, 2] - 6) < 1.0
     assert CameraMotion("none").apply(img).tolist() == np.eye(2, 3).tolist()
-    assert auto_downscale(1920) == 4 and auto_downscale(640) == 1
+    assert auto_downscale(1920) == 6 and auto_downscale(640) == 2 and auto_downscale(100) == 1
     with pytest.raises(ValueError, match="cmc"):
         CameraMotion("sift")
 

@@ -86,7 +86,7 @@ class Config:
                   "flow of corners), ecc (image alignment, slowest) or orb (feature matching).", group="tracker",
                   choices=("none", "sparse_flow", "ecc", "orb"))
     cmc_downscale: int = _p(0, "Downscale factor of the frame before motion estimation (GMC's downscale); 0 picks it "
-                            "from the frame width (about 480 pixels processed), so 1080p costs what VGA does.",
+                            "from the frame width (about 320 pixels processed), so 1080p costs what VGA does.",
                             group="tracker", range=(0, 16))
     association: str = _p("cascade", "First association: cascade (DeepSORT: appearance inside the Kalman gate, most "
                           "recently seen tracks first, then IoU) or fused (BoT-SORT: one assignment on "
