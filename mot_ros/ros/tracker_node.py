@@ -323,7 +323,7 @@ class TrackerNode(LifecycleNode):
                 self._depth.record_error(exc)
             timings["depth3d"] = (time.perf_counter() - t5) * 1e3
         self.stats.record_success(timings, self._latency_ms(stamp_to_sec(msg.header)))
-        self.active_tracks = pipeline.tracker.num_tracks
+        self.active_tracks = pipeline.num_tracks
 
     def _latency_ms(self, stamp: float) -> Optional[float]:
         """Stamp-to-publish latency, or None when the stamp is from another clock domain."""
