@@ -114,7 +114,7 @@ class CameraMotion:
         return gmc
 
     def apply(self, frame: Optional[np.ndarray], boxes_xyxy: Optional[np.ndarray] = None) -> np.ndarray:
-        """The affine (2, 3) float64 from the previous frame to ``frame``.
+        """Estimate the affine (2, 3) float64 from the previous frame to ``frame``.
 
         Args:
             frame: BGR (H, W, 3) or grey (H, W) uint8 image; None or empty gives the identity.

@@ -98,15 +98,18 @@ class DeepSortTracker(TrackerBase):
 
     @property
     def num_tracks(self) -> int:
+        """Tracks alive (tentative, confirmed and lost)."""
         return len(self.tracks)
 
     def reset(self) -> None:
+        """Drop all tracks and the camera-motion history; IDs keep counting up."""
         self.tracks = []
         self.cmc.reset()
 
     # -- one frame --------------------------------------------------------------
     def update(self, detections: Detections, embeddings: Optional[np.ndarray] = None,
                frame: Optional[np.ndarray] = None) -> List[TrackedObject]:
+        """Advance one frame; return the confirmed tracks to publish, each with its detection's index."""
         cfg = self.config
         n = len(detections)
         feats_all: Optional[np.ndarray] = None
@@ -184,8 +187,12 @@ class DeepSortTracker(TrackerBase):
     def _associate(self, mean: np.ndarray, cov: np.ndarray, ltwh: np.ndarray, z: np.ndarray, scores: np.ndarray,
                    feats: Optional[np.ndarray], hi_idx: np.ndarray,
                    lo_idx: np.ndarray) -> Tuple[List[Match], List[int]]:
-        """All association stages; returns (track row, detection index) matches and the unmatched high detections
-        in the order new tracks are made."""
+        """Run all association stages.
+
+        Returns:
+            (track row, detection index) matches, and the unmatched high detections in the order new tracks are
+            made.
+        """
         cfg = self.config
         tracks = self.tracks
         high = hi_idx.tolist()
@@ -206,7 +213,7 @@ class DeepSortTracker(TrackerBase):
 
     def _iou_stage_cost(self, mean: np.ndarray, rows: Sequence[int], ltwh: np.ndarray, dets: Sequence[int],
                         scores: np.ndarray) -> np.ndarray:
-        """DeepSORT's IoU cost (tracks missed for more than one frame cost INFTY_COST), score-fused if set."""
+        """Compute DeepSORT's IoU cost (tracks missed for more than one frame cost INFTY_COST), score-fused if set."""
         cost = iou_distance(self.kf.to_ltwh(mean[list(rows)]), ltwh[list(dets)])
         if self.config.fuse_score:
             cost = fuse_score(cost, scores[list(dets)])
@@ -216,7 +223,7 @@ class DeepSortTracker(TrackerBase):
 
     def _cascade(self, mean: np.ndarray, cov: np.ndarray, ltwh: np.ndarray, z: np.ndarray, scores: np.ndarray,
                  feats: Optional[np.ndarray], high: List[int]) -> Tuple[List[Match], List[int], List[int]]:
-        """DeepSORT's matching cascade and IoU stage, with its output order."""
+        """Run DeepSORT's matching cascade and IoU stage, with its output order."""
         cfg = self.config
         tracks = self.tracks
         threshold = cfg.max_cosine_distance
@@ -298,9 +305,11 @@ class DeepSortTracker(TrackerBase):
     def _recover(self, mean: np.ndarray, ltwh: np.ndarray, scores: np.ndarray, matches: List[Match],
                  unmatched_tracks: List[int],
                  unmatched_dets: List[int]) -> Tuple[List[Match], List[int], List[int]]:
-        """Lost confirmed tracks take back, by IoU with their prediction, detections left over or held only by
-        tentative tracks; tentative tracks then compete again by IoU for what is left. Confirmed matches are
-        never changed."""
+        """Let lost confirmed tracks take back detections by IoU with their prediction.
+
+        Candidates are the detections left over or held only by tentative tracks; tentative tracks then compete
+        again by IoU for what is left. Confirmed matches are never changed.
+        """
         cfg = self.config
         tracks = self.tracks
         lost = [k for k in unmatched_tracks if tracks[k].is_confirmed and 1 < tracks[k].time_since_update

@@ -72,7 +72,7 @@ class KalmanFilter:
 
     # -- noise ------------------------------------------------------------------
     def _sizes(self, mean: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        """The box sizes the noise of x (and w) and of y (and h) scale with."""
+        """Return the box sizes the noise of x (and w) and of y (and h) scale with."""
         if self.state == "xyah":
             return mean[:, 3], mean[:, 3]
         return mean[:, 2], mean[:, 3]
@@ -93,7 +93,7 @@ class KalmanFilter:
 
     # -- steps ------------------------------------------------------------------
     def initiate(self, z: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        """New states from measurements (N, 4): means (N, 8) float64, covariances (N, 8, 8).
+        """Make new states from measurements (N, 4): means (N, 8) float64, covariances (N, 8, 8).
 
         Velocities start at zero. For ``xyah`` and float32 measurements the standard deviations are
         rounded to float32 as deep-sort-realtime computes them.

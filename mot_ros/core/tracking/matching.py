@@ -40,7 +40,7 @@ def ltwh_to_xyxy(ltwh: np.ndarray) -> np.ndarray:
 
 
 def iou_matrix(a_xyxy: np.ndarray, b_xyxy: np.ndarray) -> np.ndarray:
-    """IoU of every box of ``a`` (N, 4) with every box of ``b`` (M, 4), both x1, y1, x2, y2; (N, M) float64."""
+    """Compute the IoU of every box of ``a`` (N, 4) with every box of ``b`` (M, 4), x1, y1, x2, y2; (N, M)."""
     a = np.asarray(a_xyxy, np.float64).reshape(-1, 4)
     b = np.asarray(b_xyxy, np.float64).reshape(-1, 4)
     if not len(a) or not len(b):
@@ -105,7 +105,7 @@ def gate_cost(cost: np.ndarray, allowed: np.ndarray, gated_cost: float = INFTY_C
 
 
 def fuse_score(cost: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """ByteTrack's score fusion: 1 - (1 - cost) * detection score, per column; a new array."""
+    """Fuse detection scores into an IoU cost as ByteTrack does: 1 - (1 - cost) * score, per column."""
     if cost.size == 0:
         return cost.copy()
     return 1.0 - (1.0 - cost) * np.asarray(scores, np.float64)[None, :]
@@ -145,7 +145,7 @@ def linear_assignment(cost: np.ndarray, threshold: float) -> Tuple[List[Match], 
 
 def min_cost_matching(cost: np.ndarray, max_distance: float, track_indices: Sequence[int],
                       detection_indices: Sequence[int]) -> Tuple[List[Match], List[int], List[int]]:
-    """DeepSORT's ``min_cost_matching`` on a ready cost matrix (rows: tracks, columns: detections).
+    """Run DeepSORT's ``min_cost_matching`` on a ready cost matrix (rows: tracks, columns: detections).
 
     Clips ``cost`` in place, solves with scipy and returns matches as (track, detection) index pairs,
     unmatched tracks and unmatched detections in deep-sort-realtime's order.

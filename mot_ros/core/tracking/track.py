@@ -53,7 +53,7 @@ class SampleBank:
         return self.total
 
     def rows(self) -> np.ndarray:
-        """The distinct live samples, (K, D) float32."""
+        """Return the distinct live samples, (K, D) float32."""
         return self.feats[self.start:self.end]
 
     def extend(self, features: Sequence[np.ndarray]) -> None:
