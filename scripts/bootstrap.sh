@@ -58,4 +58,8 @@ if ! fresh package "$h" || [ ! -x "$VENV/bin/tracker_node" ]; then
   pip_q install -q --no-deps --no-build-isolation -e . | { grep -v "BuildBackendWarning\|editable\|^ *!!\|\*\*\*\|Please be careful\|name as your package\|with strategy\|^ *$" || true; }
   stamp package "$h"
 fi
+# The venv as an ament prefix: share/mot_ros (symlinks to the checkout), the index marker, lib/mot_ros/<exe>,
+# and a .pth that appends the venv to AMENT_PREFIX_PATH, so get_package_share_directory('mot_ros') works
+# from .venv/bin/python as from a colcon install space. Cheap and idempotent: run every time.
+"$VENV/bin/python" scripts/ament_dev_prefix.py >/dev/null
 log "ready: $VENV"

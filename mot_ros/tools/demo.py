@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -22,22 +21,21 @@ from typing import Dict, List, Optional
 import cv2
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[2]
-DEFAULT_INPUT = REPO / "data" / "demo_shapes.mp4"
-DEFAULT_MODEL = REPO / "models" / "shapes_yolov8n.pt"
+from ..core.resources import DEMO_VIDEO, SHAPES_MODEL, share_path
+from ..ros.command import tracker_node_command
 
 log = logging.getLogger("mot_demo")
 
 
-def _tracker_command(model: str, params: List[str], extra: List[str]) -> List[str]:
-    exe = shutil.which("tracker_node") or str(Path(sys.executable).parent / "tracker_node")
-    cmd = [exe, "--ros-args"]
-    for p in params:
-        cmd += ["--params-file", p]
-    cmd += ["-p", f"model:={model}", "-p", "qos_reliability:=reliable"]
-    for e in extra:
-        cmd += ["-p", e]
-    return cmd
+def parse_assignments(items: List[str]) -> Dict[str, str]:
+    """``["name:=value", ...]`` (``--set``) -> {name: value}; ValueError naming the bad item."""
+    out = {}
+    for item in items:
+        name, sep, value = item.partition(":=")
+        if not sep or not name.strip():
+            raise ValueError(f"--set: expected NAME:=VALUE, got {item!r}")
+        out[name.strip()] = value
+    return out
 
 
 def run_demo(video: Path, model: Path, out_dir: Path, params: List[str], extra: List[str],
@@ -67,8 +65,9 @@ def run_demo(video: Path, model: Path, out_dir: Path, params: List[str], extra: 
         raise ValueError(f"--input: video {str(video)!r} has no readable frames")
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    proc = subprocess.Popen(_tracker_command(str(model), params, extra), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    cmd = tracker_node_command({"model": str(model), "qos_reliability": "reliable", **parse_assignments(extra)},
+                               params_files=params)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     node_log: List[str] = []
     threading.Thread(target=lambda: [node_log.append(line.rstrip()) for line in proc.stdout],  # type: ignore
                      daemon=True).start()
@@ -143,14 +142,23 @@ def run_demo(video: Path, model: Path, out_dir: Path, params: List[str], extra: 
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point of ``mot_demo``."""
     ap = argparse.ArgumentParser(prog="mot_demo", description=__doc__.splitlines()[0])
-    ap.add_argument("--input", type=Path, default=DEFAULT_INPUT, help="video to track (default: the shipped demo)")
-    ap.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="detector weights (default: shapes model)")
+    ap.add_argument("--input", type=Path, default=None,
+                    help=f"video to track (default: share/mot_ros/{DEMO_VIDEO}, the shipped demo)")
+    ap.add_argument("--model", type=Path, default=None,
+                    help=f"detector weights (default: share/mot_ros/{SHAPES_MODEL}, the shapes model)")
     ap.add_argument("--params", action="append", default=[], help="ROS params file for the node (repeatable)")
     ap.add_argument("--set", action="append", default=[], metavar="NAME:=VALUE", help="extra node parameter")
     ap.add_argument("--output-dir", type=Path, default=Path("out"))
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
+    try:
+        args.input = args.input or share_path(DEMO_VIDEO)
+        args.model = args.model or share_path(SHAPES_MODEL)
+        parse_assignments(args.set)
+    except ValueError as exc:
+        sys.stderr.write(f"mot_demo: {exc}\n")
+        return 2
     for p in [args.input, args.model] + [Path(p) for p in args.params]:
         if not p.exists():
             sys.stderr.write(f"mot_demo: file {str(p)!r} not found\n")

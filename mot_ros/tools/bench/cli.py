@@ -16,8 +16,9 @@ from ...core.config import Config
 from . import __doc__ as PACKAGE_DOC
 from .appearance import bench_appearance
 from .association import bench_association
-from .common import (DEFAULT_COCO, DEFAULT_OSNET, DEFAULT_SHAPES, FASTDDS_PROFILE, REPO, choose_detector, log,
-                     machine_info, parse_ints, parse_sizes, untrained_yolov8n)
+from ...core.resources import FASTDDS_PROFILE, SHAPES_MODEL, share_path
+from .common import (DEFAULT_COCO, DEFAULT_OSNET, DEFAULT_OUTPUT, choose_detector, log, machine_info, parse_ints,
+                     parse_sizes, untrained_yolov8n)
 from .memory import bench_memory
 from .node import bench_node
 from .report import format_table
@@ -28,7 +29,7 @@ from .stages import bench_stages
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m mot_ros.tools.bench", description=PACKAGE_DOC.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--output", type=Path, default=REPO / "out" / "bench.json", help="JSON file to write")
+    p.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON file to write")
     p.add_argument("--sizes", type=parse_sizes, default=parse_sizes("640x480,1280x720"), help="frame sizes")
     p.add_argument("--objects", type=parse_ints, default=parse_ints("1,10,50"), help="objects per scene")
     p.add_argument("--frames", type=int, default=30, help="timed frames per size and object count")
@@ -45,9 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--embed-objects", type=int, default=20, help="objects in the embedder comparison")
     p.add_argument("--embed-dim", type=int, default=1280, help="appearance dimension for association and memory")
     p.add_argument("--association-frames", type=int, default=100, help="frames of the association comparison")
-    p.add_argument("--coco-model", type=Path, default=DEFAULT_COCO)
-    p.add_argument("--osnet-model", type=Path, default=DEFAULT_OSNET)
-    p.add_argument("--shapes-model", type=Path, default=DEFAULT_SHAPES, help="model of the node runs")
+    p.add_argument("--coco-model", type=Path, default=DEFAULT_COCO,
+                   help="COCO detector of --detector auto/coco (directory: $MOT_ROS_SHARED_MODELS)")
+    p.add_argument("--osnet-model", type=Path, default=DEFAULT_OSNET, help="OSNet embedder, skipped when absent")
+    p.add_argument("--shapes-model", type=Path, default=None,
+                   help="model of the node runs (default: share/mot_ros/" + SHAPES_MODEL + ")")
     p.add_argument("--node-seconds", type=float, default=30.0, help="seconds each node run is fed (0 skips)")
     p.add_argument("--rate", type=float, default=30.0, help="input rate of the node runs, Hz")
     p.add_argument("--node-size", type=lambda s: parse_sizes(s)[0], default=(640, 480))
@@ -89,8 +92,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     os.environ.setdefault("ROS_DOMAIN_ID", str(random.Random(os.getpid()).randint(1, 200)))
     os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
     os.environ.setdefault("YOLO_OFFLINE", "1")
-    if FASTDDS_PROFILE.is_file():
-        os.environ.setdefault("FASTRTPS_DEFAULT_PROFILES_FILE", str(FASTDDS_PROFILE))
+    if args.shapes_model is None:
+        args.shapes_model = share_path(SHAPES_MODEL)
+    profile = share_path(FASTDDS_PROFILE)
+    if profile.is_file():
+        os.environ.setdefault("FASTRTPS_DEFAULT_PROFILES_FILE", str(profile))
     node_runs = parse_node_runs(args.node_runs)
 
     from ...core.detector import YoloDetector

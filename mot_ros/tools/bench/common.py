@@ -12,12 +12,11 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[3]
-SHARED_MODELS = (REPO.parent / "shared" / "data" / "models").resolve()
+SHARED_MODELS = Path(os.environ.get("MOT_ROS_SHARED_MODELS", "../shared/data/models"))
+"""Optional models of the shared data set (COCO detector, OSNet), relative to the working directory by default."""
 DEFAULT_COCO = SHARED_MODELS / "yolov8n_coco_int8.onnx"
 DEFAULT_OSNET = SHARED_MODELS / "osnet_x0_25_msmt17.onnx"
-DEFAULT_SHAPES = REPO / "models" / "shapes_yolov8n.pt"
-FASTDDS_PROFILE = REPO / "config" / "fastdds_large_images.xml"
+DEFAULT_OUTPUT = Path("out") / "bench.json"
 STAGES = ("convert", "detect", "embed", "associate", "messages", "publish", "draw")
 PIPELINE_STAGES = ("convert", "detect", "embed", "associate", "messages", "publish")
 

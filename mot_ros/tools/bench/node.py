@@ -3,27 +3,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any, Dict, List
 
 import numpy as np
 
+from ...ros.command import tracker_node_command
 from .common import log, summary
 from .ros_context import RosContext
-
-
-def _node_command(model: str, params: Dict[str, Any]) -> List[str]:
-    exe = shutil.which("tracker_node") or str(Path(sys.executable).parent / "tracker_node")
-    cmd = [exe, "--ros-args", "-p", f"model:={model}", "-p", "qos_reliability:=reliable", "-p", "device:=cpu"]
-    for k, v in params.items():
-        cmd += ["-p", f"{k}:={str(v).lower() if isinstance(v, bool) else v}"]
-    return cmd
 
 
 def bench_node(args: argparse.Namespace, ros: RosContext, model: str, model_label: str, name: str,
@@ -36,7 +26,7 @@ def bench_node(args: argparse.Namespace, ros: RosContext, model: str, model_labe
     frames = [bgr_to_image(f.image) for f in random_scene(w, h, args.node_objects, 90, seed=args.seed + 3)]
     for m in frames:
         m.header.frame_id = "camera"
-    cmd = _node_command(model, params)
+    cmd = tracker_node_command({"model": model, "qos_reliability": "reliable", "device": "cpu", **params})
     log.info("node run %r: %s", name, " ".join(cmd))
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             start_new_session=True)
