@@ -202,11 +202,26 @@ def box_depth(depth_m: np.ndarray, xyxy: Sequence[float], colour_size: Tuple[int
     n = int(vals.size)
     if n == 0 or n < params.min_valid_fraction * total:
         return None
-    lo, z, hi = np.percentile(vals, (10.0, params.percentile, 90.0))
-    return DepthSample(float(z), float(hi - lo), n, total)
+    vals.sort()
+    lo, z, hi = (_sorted_percentile(vals, q) for q in (10.0, params.percentile, 90.0))
+    return DepthSample(z, hi - lo, n, total)
+
+
+def _sorted_percentile(sorted_vals: np.ndarray, q: float) -> float:
+    """``np.percentile(..., q)`` (linear interpolation) of already sorted values, without re-sorting."""
+    pos = (sorted_vals.size - 1) * q / 100.0
+    i = int(pos)
+    if i + 1 >= sorted_vals.size:
+        return float(sorted_vals[-1])
+    frac = pos - i
+    return float(sorted_vals[i] * (1.0 - frac) + sorted_vals[i + 1] * frac)
 
 
 # -- filter ---------------------------------------------------------------------
+_POS = np.arange(3)
+_VEL = _POS + 3
+
+
 class ConstantVelocity3D:
     """Kalman filter over (x, y, z, vx, vy, vz) with white-acceleration process noise."""
 
@@ -220,12 +235,12 @@ class ConstantVelocity3D:
     def predict(self, dt: float) -> None:
         """Advance by ``dt`` seconds."""
         F = np.eye(6)
-        F[0, 3] = F[1, 4] = F[2, 5] = dt
-        g = np.array([dt * dt / 2.0, dt])
+        F[_POS, _VEL] = dt
         Q = np.zeros((6, 6))
-        blk = np.outer(g, g) * self.q
-        for i in range(3):
-            Q[np.ix_([i, i + 3], [i, i + 3])] = blk
+        q = self.q
+        Q[_POS, _POS] = q * dt ** 4 / 4.0
+        Q[_POS, _VEL] = Q[_VEL, _POS] = q * dt ** 3 / 2.0
+        Q[_VEL, _VEL] = q * dt * dt
         self.x = F @ self.x
         self.P = F @ self.P @ F.T + Q
 

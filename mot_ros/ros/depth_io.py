@@ -25,12 +25,12 @@ from typing import Any, Deque, Dict, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 from builtin_interfaces.msg import Duration
 from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
-from geometry_msgs.msg import Point, PoseWithCovariance, Quaternion, Vector3
+from geometry_msgs.msg import Point, PoseWithCovariance, Vector3
 from nav_msgs.msg import Odometry
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import ColorRGBA, Header
-from vision_msgs.msg import (BoundingBox3D, Detection3D, Detection3DArray, ObjectHypothesis,
+from vision_msgs.msg import (BoundingBox3D, Detection3D, Detection3DArray,
                              ObjectHypothesisWithPose)
 from visualization_msgs.msg import Marker, MarkerArray
 
@@ -66,47 +66,20 @@ def depth_from_image(msg: Image) -> np.ndarray:
     return decode_depth(msg.width, msg.height, msg.encoding, msg.step, msg.data, msg.is_bigendian)
 
 
-def _pose_cov(cov3: np.ndarray) -> List[float]:
-    c = np.diag([0.0, 0.0, 0.0] + [UNKNOWN_VARIANCE] * 3)
+_UNKNOWN_6x6 = np.diag([0.0, 0.0, 0.0] + [UNKNOWN_VARIANCE] * 3)
+
+
+def _pose_cov(cov3: np.ndarray) -> np.ndarray:
+    c = _UNKNOWN_6x6.copy()
     c[:3, :3] = cov3
-    return [float(v) for v in c.reshape(-1)]
+    return c.reshape(-1)
 
 
-def _pose(o: Object3D) -> PoseWithCovariance:
-    p = PoseWithCovariance()
-    p.pose.position = Point(x=float(o.position[0]), y=float(o.position[1]), z=float(o.position[2]))
-    p.pose.orientation = Quaternion(w=1.0)
+def _set_pose(p: PoseWithCovariance, o: Object3D) -> None:
+    """Position and position covariance of ``o`` (orientation stays identity: axis-aligned boxes)."""
+    pos = p.pose.position
+    pos.x, pos.y, pos.z = float(o.position[0]), float(o.position[1]), float(o.position[2])
     p.covariance = _pose_cov(o.covariance[:3, :3])
-    return p
-
-
-def detections_3d_msg(header: Header, objects: Sequence[Object3D]) -> Detection3DArray:
-    """One Detection3D per 3D object: ``id`` = track ID, class index as ``class_id``, box in metres."""
-    out = Detection3DArray(header=header)
-    dets = []
-    for o in objects:
-        d = Detection3D(header=header, id=str(o.track_id))
-        pose = _pose(o)
-        d.results = [ObjectHypothesisWithPose(hypothesis=ObjectHypothesis(class_id=str(o.class_id),
-                                                                          score=float(o.score)), pose=pose)]
-        size = Vector3(x=float(o.size[0]), y=float(o.size[1]), z=float(o.size[2]))
-        d.bbox = BoundingBox3D(center=pose.pose, size=size)
-        dets.append(d)
-    out.detections = dets
-    return out
-
-
-def odometry_msgs(header: Header, objects: Sequence[Object3D]) -> List[Odometry]:
-    """nav_msgs/Odometry per 3D object: position, velocity and their covariances."""
-    out = []
-    for o in objects:
-        m = Odometry(header=header, child_frame_id=f"track_{o.track_id}")
-        m.pose = _pose(o)
-        # The child frame has the optical frame's orientation (identity), so its axes are the optical axes.
-        m.twist.twist.linear = Vector3(x=float(o.velocity[0]), y=float(o.velocity[1]), z=float(o.velocity[2]))
-        m.twist.covariance = _pose_cov(o.covariance[3:, 3:])
-        out.append(m)
-    return out
 
 
 def _rgba(track_id: int, alpha: float) -> ColorRGBA:
@@ -114,35 +87,128 @@ def _rgba(track_id: int, alpha: float) -> ColorRGBA:
     return ColorRGBA(r=r / 255.0, g=g / 255.0, b=b / 255.0, a=alpha)
 
 
+class Messages3D:
+    """Builds the 3D output messages, reusing each track's message objects from frame to frame.
+
+    Constructing rclpy messages dominates the stage's cost (a Marker builds about ten
+    sub-messages), and publishing serialises synchronously, so a track's objects are
+    updated in place instead; those of tracks absent from a frame are dropped, so the
+    pool holds only current tracks.
+    """
+
+    def __init__(self) -> None:
+        self._pools: Dict[str, Dict[int, Any]] = {"det": {}, "odom": {}, "cube": {}, "text": {}, "arrow": {}}
+
+    def _take(self, kind: str, track_id: int, make: Any, used: Dict[str, Dict[int, Any]]) -> Any:
+        m = self._pools[kind].get(track_id)
+        if m is None:
+            m = make()
+        used.setdefault(kind, {})[track_id] = m
+        return m
+
+    def _keep(self, used: Dict[str, Dict[int, Any]], kinds: Sequence[str]) -> None:
+        for k in kinds:
+            self._pools[k] = used.get(k, {})
+
+    def detections(self, header: Header, objects: Sequence[Object3D]) -> Detection3DArray:
+        """One Detection3D per 3D object: ``id`` = track ID, class index as ``class_id``, box in metres."""
+        used: Dict[str, Dict[int, Any]] = {}
+        dets = []
+        for o in objects:
+            d = self._take("det", o.track_id, lambda: _new_detection(o.track_id), used)
+            d.header = header
+            hyp = d.results[0]
+            hyp.hypothesis.class_id = str(o.class_id)
+            hyp.hypothesis.score = float(o.score)
+            _set_pose(hyp.pose, o)
+            size = d.bbox.size
+            size.x, size.y, size.z = float(o.size[0]), float(o.size[1]), float(o.size[2])
+            dets.append(d)
+        self._keep(used, ("det",))
+        out = Detection3DArray(header=header)
+        out.detections = dets
+        return out
+
+    def odometry(self, header: Header, objects: Sequence[Object3D]) -> List[Odometry]:
+        """nav_msgs/Odometry per 3D object: position, velocity and their covariances."""
+        used: Dict[str, Dict[int, Any]] = {}
+        out = []
+        for o in objects:
+            m = self._take("odom", o.track_id, lambda: Odometry(child_frame_id=f"track_{o.track_id}"), used)
+            m.header = header
+            _set_pose(m.pose, o)
+            # The child frame has the optical frame's orientation (identity), so its axes are the optical axes.
+            v = m.twist.twist.linear
+            v.x, v.y, v.z = float(o.velocity[0]), float(o.velocity[1]), float(o.velocity[2])
+            m.twist.covariance = _pose_cov(o.covariance[3:, 3:])
+            out.append(m)
+        self._keep(used, ("odom",))
+        return out
+
+    def markers(self, header: Header, objects: Sequence[Object3D], names: Mapping[int, str]) -> MarkerArray:
+        """DELETEALL first (no ghosts of vanished tracks), then a cube, a label and a velocity arrow per track."""
+        used: Dict[str, Dict[int, Any]] = {}
+        markers = [Marker(header=header, action=Marker.DELETEALL)]
+        for o in objects:
+            tid = o.track_id
+            x, y, z = float(o.position[0]), float(o.position[1]), float(o.position[2])
+            cube = self._take("cube", tid, lambda: _new_marker("mot_boxes", tid, Marker.CUBE), used)
+            cube.header = header
+            p = cube.pose.position
+            p.x, p.y, p.z = x, y, z
+            cube.color.a = 0.5 if o.measured else 0.25
+            sc = cube.scale
+            sc.x, sc.y, sc.z = (max(float(v), 0.01) for v in o.size)
+            text = self._take("text", tid, lambda: _new_marker("mot_labels", tid, Marker.TEXT_VIEW_FACING), used)
+            text.header = header
+            text.text = f"{names.get(o.class_id, str(o.class_id))} #{tid}"
+            p = text.pose.position
+            p.x, p.y, p.z = x, y - float(o.size[1]) / 2.0 - 0.1, z  # above the box: y points down
+            markers += [cube, text]
+            if float(np.linalg.norm(o.velocity)) >= MIN_ARROW_SPEED:
+                arrow = self._take("arrow", tid, lambda: _new_marker("mot_velocity", tid, Marker.ARROW), used)
+                arrow.header = header
+                a, b = arrow.points
+                a.x, a.y, a.z = x, y, z
+                end = o.position + o.velocity  # where the object will be in one second
+                b.x, b.y, b.z = float(end[0]), float(end[1]), float(end[2])
+                markers.append(arrow)
+        self._keep(used, ("cube", "text", "arrow"))
+        return MarkerArray(markers=markers)
+
+
+def _new_detection(track_id: int) -> Detection3D:
+    d = Detection3D(id=str(track_id))
+    hyp = ObjectHypothesisWithPose()
+    d.results = [hyp]
+    d.bbox = BoundingBox3D(center=hyp.pose.pose)  # the same pose object: one update sets both
+    return d
+
+
+def _new_marker(ns: str, track_id: int, kind: int) -> Marker:
+    m = Marker(ns=ns, id=track_id, type=kind, action=Marker.ADD, lifetime=Duration(sec=MARKER_LIFETIME_SEC),
+               color=_rgba(track_id, 1.0))
+    if kind == Marker.TEXT_VIEW_FACING:
+        m.scale.z = 0.2
+    elif kind == Marker.ARROW:
+        m.points = [Point(), Point()]
+        m.scale = Vector3(x=0.03, y=0.06, z=0.08)
+    return m
+
+
+def detections_3d_msg(header: Header, objects: Sequence[Object3D]) -> Detection3DArray:
+    """Detection3DArray of ``objects`` (fresh messages; the node reuses them through :class:`Messages3D`)."""
+    return Messages3D().detections(header, objects)
+
+
+def odometry_msgs(header: Header, objects: Sequence[Object3D]) -> List[Odometry]:
+    """Odometry per object (fresh messages)."""
+    return Messages3D().odometry(header, objects)
+
+
 def markers_msg(header: Header, objects: Sequence[Object3D], names: Mapping[int, str]) -> MarkerArray:
-    """DELETEALL first (no ghosts of vanished tracks), then a cube, a label and a velocity arrow per track."""
-    clear = Marker(header=header, action=Marker.DELETEALL)
-    markers = [clear]
-    life = Duration(sec=MARKER_LIFETIME_SEC)
-    for o in objects:
-        p = Point(x=float(o.position[0]), y=float(o.position[1]), z=float(o.position[2]))
-        cube = Marker(header=header, ns="mot_boxes", id=o.track_id, type=Marker.CUBE, action=Marker.ADD,
-                      lifetime=life, color=_rgba(o.track_id, 0.5 if o.measured else 0.25))
-        cube.pose.position = p
-        cube.pose.orientation.w = 1.0
-        cube.scale = Vector3(x=max(float(o.size[0]), 0.01), y=max(float(o.size[1]), 0.01),
-                             z=max(float(o.size[2]), 0.01))
-        text = Marker(header=header, ns="mot_labels", id=o.track_id, type=Marker.TEXT_VIEW_FACING,
-                      action=Marker.ADD, lifetime=life, color=_rgba(o.track_id, 1.0),
-                      text=f"{names.get(o.class_id, str(o.class_id))} #{o.track_id}")
-        text.pose.position = Point(x=p.x, y=p.y - float(o.size[1]) / 2.0 - 0.1, z=p.z)  # above: y points down
-        text.pose.orientation.w = 1.0
-        text.scale.z = 0.2
-        markers += [cube, text]
-        if float(np.linalg.norm(o.velocity)) >= MIN_ARROW_SPEED:
-            arrow = Marker(header=header, ns="mot_velocity", id=o.track_id, type=Marker.ARROW, action=Marker.ADD,
-                           lifetime=life, color=_rgba(o.track_id, 1.0))
-            end = o.position + o.velocity  # where the object will be in one second
-            arrow.points = [p, Point(x=float(end[0]), y=float(end[1]), z=float(end[2]))]
-            arrow.pose.orientation.w = 1.0
-            arrow.scale = Vector3(x=0.03, y=0.06, z=0.08)
-            markers.append(arrow)
-    return MarkerArray(markers=markers)
+    """MarkerArray of ``objects`` (fresh messages)."""
+    return Messages3D().markers(header, objects, names)
 
 
 # -- the node's 3D stage ------------------------------------------------------------------
@@ -173,6 +239,7 @@ class DepthIO:
         self._depth_reliability: Optional[ReliabilityPolicy] = None
         self._pub_det = self._pub_odom = self._pub_markers = None
         self._markers_shown = False
+        self._messages = Messages3D()
 
     # -- set-up ------------------------------------------------------------------------
     def start(self) -> None:
@@ -278,12 +345,12 @@ class DepthIO:
         self._count(frames_3d=1, tracks_without_depth=frame.no_depth, tracks_without_3d=frame.without_3d,
                     tracks_3d_expired=frame.expired)
         if self._pub_det is not None:
-            self._pub_det.publish(detections_3d_msg(header, frame.objects))
+            self._pub_det.publish(self._messages.detections(header, frame.objects))
         if self._pub_odom is not None and self._pub_odom.get_subscription_count() > 0:
-            for m in odometry_msgs(header, frame.objects):
+            for m in self._messages.odometry(header, frame.objects):
                 self._pub_odom.publish(m)
         if self._pub_markers is not None and self._pub_markers.get_subscription_count() > 0:
-            self._pub_markers.publish(markers_msg(header, frame.objects, self.names))
+            self._pub_markers.publish(self._messages.markers(header, frame.objects, self.names))
             self._markers_shown = True
         self._ms.append((time.perf_counter() - t0) * 1e3)
 

@@ -16,6 +16,7 @@ from ...core.config import Config
 from . import __doc__ as PACKAGE_DOC
 from .appearance import bench_appearance
 from .association import bench_association
+from .depth3d import bench_depth3d
 from ...core.resources import FASTDDS_PROFILE, SHAPES_MODEL, share_path
 from .common import (DEFAULT_COCO, DEFAULT_OSNET, DEFAULT_OUTPUT, choose_detector, log, machine_info, parse_ints,
                      parse_sizes, untrained_yolov8n)
@@ -65,8 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--churn", type=float, default=0.005, help="chance per object and frame to be replaced")
     p.add_argument("--nn-budget", type=int, default=Config().nn_budget,
                    help="nn_budget of the association and memory runs (default: the parameter default)")
+    p.add_argument("--depth-objects", type=int, default=20, help="tracks of the 3D stage section")
+    p.add_argument("--depth-frames", type=int, default=300, help="timed frames of the 3D stage section (0 skips)")
     p.add_argument("--skip", default="", type=lambda s: {x for x in s.split(",") if x},
-                   help="sections to skip: stages, appearance, association, node, memory")
+                   help="sections to skip: stages, appearance, association, depth3d, node, memory")
     p.add_argument("-v", "--verbose", action="store_true")
     return p
 
@@ -119,6 +122,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             result["appearance"] = bench_appearance(args, dets)
         if "association" not in args.skip:
             result["association"] = bench_association(args)
+        if "depth3d" not in args.skip and args.depth_frames > 0:
+            result["depth3d"] = bench_depth3d(args)
         if "node" not in args.skip and args.node_seconds > 0:
             model, label = str(args.shapes_model), "shapes detector"
             if not args.shapes_model.is_file():
