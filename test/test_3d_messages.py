@@ -1,5 +1,8 @@
-"""The vision_msgs 3D messages built into the venv match vision_msgs 4.1.1 field for field, and the
-3D outputs' messages are built as documented (no DDS needed)."""
+"""The 3D messages, without DDS.
+
+The vision_msgs 3D messages built into the venv match vision_msgs 4.1.1 field
+for field, and the 3D outputs' messages are built as documented.
+"""
 from __future__ import annotations
 
 import numpy as np

@@ -1,5 +1,8 @@
-"""ROS-free tests of the 3D stage: depth decoding, robust box depth, back-projection, the 3D filter,
-the stamp synchroniser, and a synthetic RGB-D scene with exact ground truth."""
+"""ROS-free tests of the 3D stage.
+
+Depth decoding, robust box depth, back-projection, the 3D filter, the stamp
+synchroniser, and a synthetic RGB-D scene with exact ground truth.
+"""
 from __future__ import annotations
 
 import math

@@ -1,5 +1,8 @@
-"""tracker_node in 3D over real DDS: a synthetic RGB-D scene with exact ground truth through the real
-shapes detector, and the faults of the depth inputs (issue 10)."""
+"""tracker_node in 3D over real DDS (issue 10).
+
+A synthetic RGB-D scene with exact ground truth through the real shapes
+detector, and the faults of the depth inputs.
+"""
 from __future__ import annotations
 
 import threading

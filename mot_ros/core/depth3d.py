@@ -103,7 +103,7 @@ class CameraModel:
         return cls(fx, fy, cx, cy, int(width), int(height))
 
     def scaled_to(self, width: int, height: int) -> "CameraModel":
-        """The same camera for an image of another resolution (0 width/height = unknown: unchanged)."""
+        """Return the same camera for an image of another resolution (0 width/height = unknown: unchanged)."""
         if self.width <= 0 or self.height <= 0 or (width == self.width and height == self.height):
             return self
         sx, sy = width / self.width, height / self.height
@@ -334,7 +334,7 @@ class Tracker3D:
         self._last_stamp = None
 
     def extent(self, class_id: int, spread: float) -> float:
-        """Depth extent (m) of an object: from the depth spread, or per class, or the default."""
+        """Return the depth extent in metres: from the depth spread, per class, or the default."""
         p = self.params
         if p.extent_from_spread and np.isfinite(spread):
             return float(max(spread, 0.01))

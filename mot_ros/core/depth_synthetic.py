@@ -47,7 +47,7 @@ class Object3DTruth:
         return self.position[2] - self.extent / 2.0
 
     def to_shape(self, cam: CameraModel) -> ShapeObject:
-        """The object's 2D shape in the colour image."""
+        """Return the object's 2D shape in the colour image."""
         zf = self.front_depth()
         u, v = cam.project((self.position[0], self.position[1], zf))
         return ShapeObject(self.obj_id, self.cls, u, v, cam.fx * self.side / zf, color=self.color)
@@ -65,13 +65,13 @@ class RGBDFrame:
 
 
 def default_camera(width: int = 640, height: int = 480) -> CameraModel:
-    """A 525 px focal length camera (at 640x480) with the principal point in the middle."""
+    """Return a 525 px focal length camera (at 640x480) with the principal point in the middle."""
     f = 525.0 * width / 640.0
     return CameraModel(f, f, (width - 1) / 2.0, (height - 1) / 2.0, width, height)
 
 
 def default_objects() -> List[Object3DTruth]:
-    """Static objects from 1 to 8 m and two moving at 1 m/s (one sideways, one towards the camera)."""
+    """Return static objects from 1 to 8 m and two moving at 1 m/s (one sideways, one towards the camera)."""
     return [
         Object3DTruth(1, 0, (-0.10, -0.28, 1.1), 0.16, 0.2, color=(0, 0, 230)),
         Object3DTruth(2, 1, (0.30, 0.55, 2.6), 0.36, 0.2, color=(0, 200, 0)),

@@ -62,7 +62,7 @@ class StampSync(Generic[T]):
                 self.counts.unpaired_secondary += 1
 
     def take(self, stamp: float) -> Optional[T]:
-        """The secondary item nearest to ``stamp`` within the slop (removed), or None; never waits.
+        """Return (and remove) the secondary item nearest to ``stamp`` within the slop, or None; never waits.
 
         Items older than ``stamp - slop`` can pair with no later primary frame and are dropped.
         """

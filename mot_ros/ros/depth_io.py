@@ -207,7 +207,7 @@ def odometry_msgs(header: Header, objects: Sequence[Object3D]) -> List[Odometry]
 
 
 def markers_msg(header: Header, objects: Sequence[Object3D], names: Mapping[int, str]) -> MarkerArray:
-    """MarkerArray of ``objects`` (fresh messages)."""
+    """Build the MarkerArray of ``objects`` (fresh messages)."""
     return Messages3D().markers(header, objects, names)
 
 
@@ -361,7 +361,7 @@ class DepthIO:
         self.node.get_logger().error(f"3D stage failed for a frame: {self.last_error}", throttle_duration_sec=5.0)
 
     def diagnostic_status(self, name: str, hardware_id: str = "") -> DiagnosticStatus:
-        """The 3D stage's /diagnostics entry: WARN while camera_info is missing or depth frames are bad."""
+        """Build the 3D stage's /diagnostics entry: WARN while camera_info is missing or depth frames are bad."""
         values = self.diagnostic_values()
         level, message = DiagnosticStatus.OK, "3D tracking"
         if self.camera is None:

@@ -132,7 +132,7 @@ class Bag3D:
 
     def process(self, log_time_ns: int, header: Any, tracks: Sequence[TrackedObject],
                 colour_size: Tuple[int, int]) -> Any:
-        """The Detection3DArray (rosbags object) of one colour frame."""
+        """Build the Detection3DArray (rosbags object) of one colour frame."""
         self._advance(log_time_ns + LOOKAHEAD_NS)
         stamp = _stamp(header)
         msg = self.sync.take(stamp)
