@@ -35,6 +35,9 @@ PY_SITE = Path(sysconfig.get_paths()["purelib"]).relative_to(VENV)  # lib/python
 COPY_IGNORE = shutil.ignore_patterns(".git", ".venv", "build", "install", "log", "out", "runs", "interfaces", "test",
                                      "__pycache__", "*.egg-info", ".pytest_cache", ".hypothesis", "*.pyc")
 BUILD_TIMEOUT_S = 900
+KEPT_ENV = ("HOME", "USER", "LANG", "TMPDIR", "ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE", "YOLO_OFFLINE",
+            "RCUTILS_LOGGING_BUFFERED_STREAM")
+"""What the test keeps of its own environment: DDS isolation and offline settings, nothing of the venv."""
 
 
 def console_scripts() -> List[str]:
@@ -45,9 +48,7 @@ def console_scripts() -> List[str]:
 
 def underlay_env() -> Dict[str, str]:
     """A clean environment with only the venv as the ROS underlay (as after sourcing /opt/ros/jazzy)."""
-    env = {k: v for k, v in os.environ.items() if k in ("HOME", "USER", "LANG", "TMPDIR", "ROS_DOMAIN_ID",
-                                                          "ROS_AUTOMATIC_DISCOVERY_RANGE", "YOLO_OFFLINE",
-                                                          "RCUTILS_LOGGING_BUFFERED_STREAM")}
+    env = {k: v for k, v in os.environ.items() if k in KEPT_ENV}
     env.update(PATH=f"{VENV / 'bin'}:/usr/local/bin:/usr/bin:/bin", AMENT_PREFIX_PATH=str(VENV),
                CMAKE_PREFIX_PATH=str(VENV), PYTHONWARNINGS="ignore")
     return env
