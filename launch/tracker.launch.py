@@ -28,8 +28,13 @@ def _tracker(context, *args, **kwargs):
     for name in ("model", "device"):
         if get(name):
             overrides[name] = get(name)
+    if get("use_depth"):
+        overrides["use_depth"] = get("use_depth").lower() == "true"
     image_topic = get("image_topic")
     remappings = [("image", image_topic), ("image/compressed", image_topic.rstrip("/") + "/compressed")]
+    for name in ("depth", "camera_info"):  # 3D inputs (issue 10): remapped only when given
+        if get(f"{name}_topic"):
+            remappings.append((name, get(f"{name}_topic")))
     return [Node(
         package=PACKAGE,
         executable="tracker_node",
@@ -61,6 +66,15 @@ def generate_launch_description() -> LaunchDescription:
                               description="Inference device; empty keeps the params file's (default auto)."),
         DeclareLaunchArgument("compressed", default_value="false", choices=["true", "false"],
                               description="Subscribe to sensor_msgs/CompressedImage (jpeg/png) instead of Image."),
+        DeclareLaunchArgument("use_depth", default_value="", choices=["", "true", "false"],
+                              description="Track in 3D from depth_topic and camera_info_topic; empty keeps the "
+                                          "params file's (default false)."),
+        DeclareLaunchArgument("depth_topic", default_value="",
+                              description="Depth image registered to the colour image (16UC1 mm or 32FC1 m), e.g. "
+                                          "/camera/camera/aligned_depth_to_color/image_raw; empty keeps 'depth'."),
+        DeclareLaunchArgument("camera_info_topic", default_value="",
+                              description="CameraInfo of the colour camera, e.g. /camera/camera/color/camera_info; "
+                                          "empty keeps 'camera_info'."),
         DeclareLaunchArgument("use_sim_time", default_value="false", choices=["true", "false"],
                               description="Use /clock, e.g. when replaying a rosbag."),
         DeclareLaunchArgument("fastdds_profile", default_value=os.path.join(share, "config",
