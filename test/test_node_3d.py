@@ -287,3 +287,32 @@ def test_markers_only_while_subscribed_with_id_colours(started_tracker, spinner)
     finally:
         spinner.remove(h)
         h.destroy_node()
+
+
+def test_slop_at_run_time_read_only_use_depth_and_reactivation(started_tracker, spinner) -> None:  # type: ignore
+    from rclpy.lifecycle import TransitionCallbackReturn
+    from rclpy.parameter import Parameter
+
+    cam = default_camera()
+    frames = list(rgbd_scene(n_frames=12))
+    node = started_tracker(use_depth=True, depth_sync_slop=0.0)
+    h = RGBDHarness()
+    spinner.add(h)
+    try:
+        assert h.wait_connected() and h.wait_depth_connected()
+        shifted = _run(h, frames[:4], cam, "16UC1", shift_for=lambda i: 0.03)
+        assert all(len(m3.detections) == 0 for _, m3 in shifted)  # 30 ms apart, exact pairing only
+        assert node.set_parameters([Parameter("depth_sync_slop", value=0.05)])[0].successful
+        paired = _run(h, frames[4:8], cam, "16UC1", shift_for=lambda i: 0.03, start=4)
+        assert len(paired[-1][1].detections) >= 5  # now within the slop: 3D for every track
+        refused = node.set_parameters([Parameter("use_depth", value=False)])[0]
+        assert not refused.successful
+        assert node.trigger_deactivate() == TransitionCallbackReturn.SUCCESS
+        assert node._depth is None  # subscriptions and publishers of the 3D stage are gone
+        assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
+        assert h.wait_connected() and h.wait_depth_connected()
+        again = _run(h, frames[8:12], cam, "16UC1", start=8)
+        assert len(again[-1][1].detections) >= 5  # 3D resumes after re-activation
+    finally:
+        spinner.remove(h)
+        h.destroy_node()
