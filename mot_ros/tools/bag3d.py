@@ -82,9 +82,10 @@ class Bag3D:
     """
 
     def __init__(self, bag: Any, depth_topic: str, info_topic: str, config: Any, names: Dict[int, str]) -> None:
-        from . import bagio
+        from ..core import bagio
 
-        self.store = bag.typestore
+        self.store = bag.typestore  # reads the depth and camera_info messages
+        self.out_store = self.store  # builds detections_3d (see use_store)
         register_3d_types(self.store)
         topics = {c.topic: c for c in bag.all_connections}
         conns = []
@@ -104,6 +105,11 @@ class Bag3D:
         self.camera: Optional[CameraModel] = None
         self.counts = dict(depth_bad=0, frames_without_camera_info=0, tracks_without_depth=0, objects=0)
         self._warned: set = set()
+
+    def use_store(self, store: Any) -> None:
+        """Build the output messages with ``store`` (the output bag's typestore), adding the 3D types to it."""
+        register_3d_types(store)
+        self.out_store = store
 
     def _advance(self, until_ns: int) -> None:
         """Read depth and camera_info messages logged up to ``until_ns``."""
@@ -148,7 +154,7 @@ class Bag3D:
         frame = self.tracker.update(tracks, depth, self.camera, colour_size, stamp or None)
         self.counts["tracks_without_depth"] += frame.no_depth
         self.counts["objects"] += len(frame.objects)
-        return detections_3d_msg(self.store, header, frame.objects)
+        return detections_3d_msg(self.out_store, header, frame.objects)
 
     def summary(self) -> str:
         """One line of counts for the tool's output."""
@@ -166,7 +172,7 @@ def write_rgbd_bag(path: Any, frames: Sequence[Any], camera: CameraModel, encodi
     """Write ``depth_synthetic.RGBDFrame``s as colour, depth and camera_info topics (a test input)."""
     from ..core.depth3d import encode_depth
     from ..core.image_codec import encode_bgr8
-    from . import bagio
+    from ..core import bagio
 
     with bagio.BagOutput(path, fmt) as out:
         T = out.typestore.types
