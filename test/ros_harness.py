@@ -38,13 +38,14 @@ class Harness(Node):
     """Publishes on ``image`` (or ``image/compressed``) and records the tracker's outputs."""
 
     def __init__(self, name: str = "harness", reliability: ReliabilityPolicy = ReliabilityPolicy.RELIABLE,
-                 compressed: bool = False, annotated: bool = False, ns: str = "") -> None:
+                 compressed: bool = False, annotated: bool = False, ns: str = "", depth: int = 5) -> None:
         super().__init__(name, namespace=ns or None)
-        qos = QoSProfile(depth=5, reliability=reliability)
+        qos = QoSProfile(depth=depth, reliability=reliability)
         self.pub_img = self.create_publisher(Image, "image", qos)
         self.pub_cmp = self.create_publisher(CompressedImage, "image/compressed", qos) if compressed else None
         self.lock = threading.Lock()
         self.detections: Dict[Tuple[int, int], Detection2DArray] = {}
+        self.detection_keys: List[Tuple[int, int]] = []  # every detections message's stamp, in arrival order
         self.annotated: List[Image] = []
         self.diagnostics: List[DiagnosticArray] = []
         self.create_subscription(Detection2DArray, "detections", self._on_det, 50)
@@ -52,8 +53,10 @@ class Harness(Node):
         self.sub_ann = self.create_subscription(Image, "annotated_image", self._on_ann, 10) if annotated else None
 
     def _on_det(self, msg: Detection2DArray) -> None:
+        key = (msg.header.stamp.sec, msg.header.stamp.nanosec)
         with self.lock:
-            self.detections[(msg.header.stamp.sec, msg.header.stamp.nanosec)] = msg
+            self.detections[key] = msg
+            self.detection_keys.append(key)
 
     def _on_ann(self, msg: Image) -> None:
         with self.lock:
@@ -77,9 +80,9 @@ class Harness(Node):
         return wait_for(lambda: pub.get_subscription_count() > 0, timeout)
 
     def send(self, frame: np.ndarray, index: int, frame_id: str = "camera_optical", encoding: str = "bgr8",
-             jpeg: bool = False) -> Tuple[int, int]:
-        """Publish frame ``index`` with stamp (1000 + index/10 s); return the stamp key."""
-        sec, nsec = 1000 + index // 10, (index % 10) * 100_000_000
+             jpeg: bool = False, stamp: Optional[Tuple[int, int]] = None) -> Tuple[int, int]:
+        """Publish frame ``index`` with stamp (1000 + index/10 s) or ``stamp``; return the stamp key."""
+        sec, nsec = stamp if stamp is not None else (1000 + index // 10, (index % 10) * 100_000_000)
         if jpeg:
             msg = CompressedImage(format="jpeg")
             msg.data = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes()
@@ -115,6 +118,17 @@ class Harness(Node):
             self.send(frame, index, **kw)
             msg = self.result(key, timeout / 2)
         return msg
+
+
+def subscription_reliabilities(node: Node, topic: str, node_name: str) -> List[ReliabilityPolicy]:
+    """Reliability of each subscription that ``node_name`` has on ``topic``, as the ROS graph reports it."""
+    return [i.qos_profile.reliability for i in node.get_subscriptions_info_by_topic(topic)
+            if i.node_name == node_name]
+
+
+def diagnostic_values(msg: DiagnosticArray) -> Dict[str, str]:
+    """Key -> value of the tracking status in a /diagnostics message."""
+    return {kv.key: kv.value for s in msg.status if s.name.endswith(": tracking") for kv in s.values}
 
 
 def label_info_subscriber(node: Node, store: List[LabelInfo]):  # type: ignore[no-untyped-def]

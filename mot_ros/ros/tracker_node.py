@@ -10,7 +10,8 @@ from __future__ import annotations
 import gc
 import threading
 import time
-from typing import Any, Dict, FrozenSet, List, Optional, Union
+from collections import deque
+from typing import Any, Deque, Dict, FrozenSet, List, Optional, Tuple, Union
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
@@ -25,9 +26,9 @@ from std_msgs.msg import Header
 from vision_msgs.msg import Detection2DArray, LabelInfo
 
 from ..core.config import FIELD_BY_NAME, Config, check_value
-from ..core.image_codec import FrameError
+from ..core.image_codec import FrameError, image_to_bgr
 from ..core.pipeline import Pipeline
-from .conversions import bgr_to_image, image_to_bgr, label_info_msg, stamp_to_sec, tracks_to_msg
+from .conversions import bgr_to_image, label_info_msg, stamp_to_sec, tracks_to_msg
 from .depth_io import DepthIO
 from .diagnostics import Stats, diagnostics_msg
 from .params import config_from_node, declare_parameters, param_value, read_values
@@ -40,7 +41,10 @@ MAX_LATENCY_SEC = 600.0
 MIN_LATENCY_SEC = -1.0
 """A stamp up to this far in the future still counts as this node's clock domain (small clock skew)."""
 DEDUPE_WINDOW_SEC = 2.0
-"""After a QoS switch, frames seen through both subscriptions are de-duplicated for this long."""
+"""After a QoS switch the old subscription lives this long (until the new one is surely matched), and frames
+seen through both subscriptions are de-duplicated."""
+DEDUPE_MEMORY = 256
+"""Samples remembered for de-duplication during a QoS switch (more than 2 s of any camera's frames)."""
 MAX_SEQUENCE_GAP = 100000
 """A larger jump in a publisher's sequence numbers is a restart, not lost frames."""
 WORKER_WAIT_SEC = 0.5
@@ -82,6 +86,8 @@ class TrackerNode(LifecycleNode):
         self._publisher_gids: FrozenSet[bytes] = frozenset()
         self._last_seq: Optional[int] = None
         self._dedupe_until = 0.0
+        self._retired_sub = None  # the subscription replaced by a QoS switch, destroyed after DEDUPE_WINDOW_SEC
+        self._recent_samples: Deque[Tuple[Any, Any]] = deque(maxlen=DEDUPE_MEMORY)
         self.active_tracks = 0
         self._depth: Optional[DepthIO] = None  # the 3D stage (use_depth)
         self.add_on_set_parameters_callback(self._on_set_parameters)
@@ -183,6 +189,7 @@ class TrackerNode(LifecycleNode):
         if self._sub is not None:
             self.destroy_subscription(self._sub)
             self._sub = None
+        self._destroy_retired_subscription()
         if self._depth is not None:  # after the worker stopped
             self._depth.stop()
             self._depth = None
@@ -221,14 +228,20 @@ class TrackerNode(LifecycleNode):
                                              input_qos(rel, self.config.qos_depth))
         self._sub_reliability = rel
         if old is not None:
+            # the new subscription is not matched to the publishers at once: keep the old one until it surely
+            # is, or frames published in between would reach neither
+            self._destroy_retired_subscription()
+            self._retired_sub = old
             self._dedupe_until = time.monotonic() + DEDUPE_WINDOW_SEC
-            self.destroy_subscription(old)
             self.get_logger().info(f"input QoS: switched to {rel.name} to match the publishers of {topic}")
 
     def _on_image(self, msg: Msg, info: Dict[str, Any]) -> None:
         seq = info.get("publication_sequence_number")
-        if seq and self._last_seq is not None and seq <= self._last_seq and time.monotonic() < self._dedupe_until:
-            return  # the same frame through the second subscription of a QoS switch
+        if self._retired_sub is not None:  # both subscriptions of a QoS switch live: a frame may come twice
+            sample = (info.get("source_timestamp"), seq)  # a sample's identity, whichever publisher sent it
+            if sample in self._recent_samples:
+                return  # the same frame through the second subscription of a QoS switch
+            self._recent_samples.append(sample)
         self.stats.record_received()
         if seq:
             # With one publisher, a gap in its sequence numbers is frames lost before reaching us
@@ -243,9 +256,16 @@ class TrackerNode(LifecycleNode):
             self._slot = msg
             self._slot_cv.notify()
 
+    def _destroy_retired_subscription(self) -> None:
+        if self._retired_sub is not None:
+            self.destroy_subscription(self._retired_sub)
+            self._retired_sub = None
+
     def _watch_input(self) -> None:
         if self.config is None:
             return
+        if self._retired_sub is not None and time.monotonic() >= self._dedupe_until:
+            self._destroy_retired_subscription()
         topic = self.resolve_topic_name(self._input_topic)
         infos = self.get_publishers_info_by_topic(topic)
         n_pub = len(infos)
