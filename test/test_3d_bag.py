@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from mot_ros.core.depth_synthetic import default_camera, rgbd_scene
-from mot_ros.tools import bagio
+from mot_ros.core import bagio
 from mot_ros.tools.bag3d import register_3d_types, write_rgbd_bag
 from mot_ros.tools.mot_track import main
 
@@ -28,9 +28,10 @@ def test_bag_writes_detections_3d(tmp_path: Path, shapes_model: str, encoding: s
     captured = capsys.readouterr()
     assert rc == 0, captured.err
     assert src and "3d_objects=" in captured.out and "depth_bad=0" in captured.out
-    register_3d_types(bagio.make_typestore())
-    dets = bagio.read_topic(out, COLOUR + "/detections")
-    d3 = bagio.read_topic(out, COLOUR + "/detections_3d")
+    store = bagio.make_typestore()
+    register_3d_types(store)
+    dets = bagio.read_topic(out, COLOUR + "/detections", store)
+    d3 = bagio.read_topic(out, COLOUR + "/detections_3d", store)
     assert len(d3) == len(dets) == len(frames)  # one per colour frame, also when empty
     errs = []
     for (t2, m2), (t3, m3), fr in zip(dets, d3, frames):

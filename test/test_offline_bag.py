@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mot_ros.core.synthetic import crossing_scene
-from mot_ros.tools import bagio
+from mot_ros.core import bagio
 from mot_ros.tools.mot_track import main
 
 from conftest import assert_ids_follow_truth

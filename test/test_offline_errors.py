@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from mot_ros.core.mot_format import write_sequence
-from mot_ros.tools import bagio
+from mot_ros.core import bagio
 from mot_ros.tools.mot_track import main
 
 REPO = Path(__file__).resolve().parents[1]

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import Spinner
 from mot_ros.core.synthetic import crossing_scene
-from mot_ros.tools import bagio
+from mot_ros.core import bagio
 from mot_ros.tools.mot_track import main
 
 TOPIC = "/cam/image"

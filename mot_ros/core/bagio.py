@@ -23,8 +23,8 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 import numpy as np
 import yaml
 
-from ..core.image_codec import FrameError, decode_compressed, decode_raw, encode_bgr8
-from ..core.types import TrackedObject
+from .image_codec import FrameError, encode_bgr8, image_to_bgr
+from .types import TrackedObject
 
 log = logging.getLogger(__name__)
 
@@ -58,13 +58,6 @@ def _msg_dir_candidates() -> List[Path]:
     for prefix in filter(None, os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep)):
         out.append(Path(prefix) / "share" / "vision_msgs" / "msg")
     out.append(Path(sys.prefix) / "share" / "vision_msgs" / "msg")
-    try:
-        import vision_msgs  # the generated Python package lives under <prefix>/lib/pythonX.Y/site-packages
-
-        pkg = Path(vision_msgs.__file__).resolve().parent
-        out.append(pkg.parents[3] / "share" / "vision_msgs" / "msg")
-    except (ImportError, IndexError, TypeError):
-        pass
     out.append(Path(__file__).resolve().parents[2] / "interfaces" / "vision_msgs" / "msg")
     return out
 
@@ -81,24 +74,22 @@ def vision_msgs_definitions() -> Tuple[Dict[str, str], str]:
     return dict(VISION_MSGS), "embedded"
 
 
-_TYPESTORE: Optional[Any] = None
-
-
 def make_typestore() -> Any:
-    """A ROS 2 Jazzy typestore with vision_msgs registered (cached)."""
-    global _TYPESTORE
-    if _TYPESTORE is None:
-        from rosbags.typesys import Stores, get_types_from_msg, get_typestore
+    """A new ROS 2 Jazzy typestore with vision_msgs registered.
 
-        store = get_typestore(Stores.ROS2_JAZZY)
-        defs, source = vision_msgs_definitions()
-        types: Dict[str, Any] = {}
-        for name, text in defs.items():
-            types.update(get_types_from_msg(text, f"vision_msgs/msg/{name}"))
-        store.register(types)
-        log.debug("vision_msgs definitions from %s", source)
-        _TYPESTORE = store
-    return _TYPESTORE
+    Each call returns its own store: callers that register more types (e.g. the 3D messages) pass
+    their store to :class:`ImageBag`, :class:`BagOutput` and :func:`read_topic`.
+    """
+    from rosbags.typesys import Stores, get_types_from_msg, get_typestore
+
+    store = get_typestore(Stores.ROS2_JAZZY)
+    defs, source = vision_msgs_definitions()
+    types: Dict[str, Any] = {}
+    for name, text in defs.items():
+        types.update(get_types_from_msg(text, f"vision_msgs/msg/{name}"))
+    store.register(types)
+    log.debug("vision_msgs definitions from %s", source)
+    return store
 
 
 def storage_format(path: PathLike) -> str:
@@ -168,18 +159,19 @@ class ImageBag:
     Args:
         path: Bag directory, or a single .mcap / .db3 file.
         topic: The Image or CompressedImage topic.
+        typestore: The typestore to deserialize with; default a new :func:`make_typestore`.
 
     Raises:
         BagError: Missing or unreadable bag, topic absent (the message lists
             the image topics there are), or a topic of another type.
     """
 
-    def __init__(self, path: PathLike, topic: str) -> None:
+    def __init__(self, path: PathLike, topic: str, typestore: Optional[Any] = None) -> None:
         from rosbags.rosbag2 import Reader
 
         self.path = Path(path)
         self.format = storage_format(self.path)
-        self.typestore = make_typestore()
+        self.typestore = typestore if typestore is not None else make_typestore()
         try:
             self._reader = Reader(self.path)
             self._reader.open()
@@ -215,7 +207,7 @@ class ImageBag:
             img, err = None, ""
             if decode:
                 try:
-                    img = image_to_bgr(msg, conn.msgtype)
+                    img = image_to_bgr(msg)
                 except FrameError as exc:
                     err = str(exc)
             yield BagFrame(i, int(t), msg.header, img, err, conn.msgtype, bytes(raw))
@@ -234,13 +226,6 @@ class ImageBag:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def image_to_bgr(msg: Any, msgtype: str) -> np.ndarray:
-    """Decode a rosbags Image or CompressedImage message to BGR uint8 (raises FrameError)."""
-    if msgtype.endswith("CompressedImage"):
-        return decode_compressed(msg.format, msg.data)
-    return decode_raw(msg.width, msg.height, msg.encoding, msg.step, msg.data, msg.is_bigendian)
 
 
 def reliable_qos(depth: int = 10) -> Any:
@@ -266,12 +251,13 @@ class BagOutput:
     Args:
         path: Bag directory to create; it must not exist.
         fmt: ``mcap`` or ``sqlite3``.
+        typestore: The typestore to serialize with; default a new :func:`make_typestore`.
 
     Raises:
         BagError: The path exists or cannot be created, or an unknown format.
     """
 
-    def __init__(self, path: PathLike, fmt: str = "mcap") -> None:
+    def __init__(self, path: PathLike, fmt: str = "mcap", typestore: Optional[Any] = None) -> None:
         from rosbags.rosbag2 import StoragePlugin, Writer
 
         if fmt not in STORAGE_FORMATS:
@@ -281,7 +267,7 @@ class BagOutput:
             raise BagError(f"output bag {str(self.path)!r}: already exists; expected a new path (rosbag2 "
                            f"bags are directories and are never overwritten)")
         self.format = fmt
-        self.typestore = make_typestore()
+        self.typestore = typestore if typestore is not None else make_typestore()
         plugin = StoragePlugin.MCAP if fmt == "mcap" else StoragePlugin.SQLITE3
         self._writer = Writer(self.path, version=BAG_VERSION, storage_plugin=plugin)
         try:
@@ -388,15 +374,20 @@ def compressed_msg(store: Any, hdr: Any, image: np.ndarray, fmt: str = "jpeg", q
     return store.types["sensor_msgs/msg/CompressedImage"](header=hdr, format=fmt, data=buf.reshape(-1))
 
 
-def read_topic(path: PathLike, topic: str) -> List[Tuple[int, Any]]:
+def read_topic(path: PathLike, topic: str, typestore: Optional[Any] = None) -> List[Tuple[int, Any]]:
     """All ``(log time ns, message)`` of ``topic`` in a bag (for tests and tools).
+
+    Args:
+        path: The bag.
+        topic: The topic to read.
+        typestore: The typestore to deserialize with; default a new :func:`make_typestore`.
 
     Raises:
         BagError: Missing bag or topic.
     """
     from rosbags.rosbag2 import Reader
 
-    store = make_typestore()
+    store = typestore if typestore is not None else make_typestore()
     p = Path(path)
     storage_format(p)
     with Reader(p) as reader:

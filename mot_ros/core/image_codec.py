@@ -7,7 +7,7 @@ Every rejected frame raises :class:`FrameError` with the reason.
 """
 from __future__ import annotations
 
-from typing import Dict, Tuple, Union
+from typing import Any, Dict, Tuple, Union
 
 import cv2
 import numpy as np
@@ -128,3 +128,13 @@ def encode_raw(image: np.ndarray, encoding: str) -> Tuple[int, int, str, int, by
     out = np.ascontiguousarray(out)
     h, w = out.shape[:2]
     return h, w, encoding, out.strides[0], out.tobytes()
+
+
+def image_to_bgr(msg: Any) -> np.ndarray:
+    """Decode a sensor_msgs/Image or CompressedImage to BGR uint8 (raises FrameError on a bad frame).
+
+    Any object with the message's fields works: an rclpy message or a rosbags one.
+    """
+    if hasattr(msg, "format") and not hasattr(msg, "encoding"):
+        return decode_compressed(msg.format, msg.data)
+    return decode_raw(msg.width, msg.height, msg.encoding, msg.step, msg.data, msg.is_bigendian)

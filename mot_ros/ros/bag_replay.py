@@ -114,7 +114,7 @@ class BagPlayer:
                  wait_for_type: str = "vision_msgs/msg/Detection2DArray", wait_timeout: float = 30.0) -> None:
         from rosbags.rosbag2 import Reader
 
-        from ..tools.bagio import IMAGE_TYPES, make_typestore, storage_format
+        from ..core.bagio import IMAGE_TYPES, make_typestore, storage_format
 
         if not rate > 0:
             raise ValueError(f"--rate: expected a positive factor, got {rate}")

@@ -1,24 +1,20 @@
-"""Mapping between ROS messages and the core's arrays and dataclasses."""
+"""Mapping between ROS messages and the core's arrays and dataclasses.
+
+Decoding an image message is :func:`mot_ros.core.image_codec.image_to_bgr` (it also decodes rosbags messages).
+"""
 from __future__ import annotations
 
 import array
-from typing import Mapping, Optional, Sequence, Union
+from typing import Mapping, Optional, Sequence
 
 import numpy as np
-from sensor_msgs.msg import CompressedImage, Image
+from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 from vision_msgs.msg import (BoundingBox2D, Detection2D, Detection2DArray, LabelInfo, ObjectHypothesis,
                              ObjectHypothesisWithPose, VisionClass)
 
-from ..core.image_codec import decode_compressed, decode_raw, encode_bgr8, encode_raw
+from ..core.image_codec import encode_bgr8, encode_raw
 from ..core.types import TrackedObject
-
-
-def image_to_bgr(msg: Union[Image, CompressedImage]) -> np.ndarray:
-    """Decode an Image or CompressedImage to BGR uint8 (raises FrameError on a bad frame)."""
-    if isinstance(msg, CompressedImage):
-        return decode_compressed(msg.format, msg.data)
-    return decode_raw(msg.width, msg.height, msg.encoding, msg.step, msg.data, msg.is_bigendian)
 
 
 def bgr_to_image(image: np.ndarray, header: Optional[Header] = None, encoding: str = "bgr8") -> Image:
@@ -51,18 +47,6 @@ def tracks_to_msg(header: Header, tracks: Sequence[TrackedObject]) -> Detection2
                                                                           score=float(t.score)))]
         dets.append(d)
     out.detections = dets
-    return out
-
-
-def msg_to_tracks(msg: Detection2DArray) -> list:
-    """Inverse of :func:`tracks_to_msg` (for tests and tools)."""
-    out = []
-    for d in msg.detections:
-        cx, cy = d.bbox.center.position.x, d.bbox.center.position.y
-        hw, hh = d.bbox.size_x / 2.0, d.bbox.size_y / 2.0
-        hyp = d.results[0].hypothesis if d.results else ObjectHypothesis(class_id="-1", score=0.0)
-        out.append(TrackedObject(int(d.id) if d.id.isdigit() else -1, int(hyp.class_id), hyp.score,
-                                 (cx - hw, cy - hh, cx + hw, cy + hh)))
     return out
 
 

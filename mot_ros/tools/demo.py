@@ -48,7 +48,8 @@ def run_demo(video: Path, model: Path, out_dir: Path, params: List[str], extra: 
     from sensor_msgs.msg import Image
     from vision_msgs.msg import Detection2DArray
 
-    from ..ros.conversions import bgr_to_image, image_to_bgr
+    from ..core.image_codec import image_to_bgr
+    from ..ros.conversions import bgr_to_image
 
     cap = cv2.VideoCapture(str(video))
     if not cap.isOpened():

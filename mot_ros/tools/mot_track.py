@@ -229,7 +229,7 @@ def cmd_video(args: argparse.Namespace) -> int:
 def cmd_bag(args: argparse.Namespace) -> int:
     """Track an image topic of a rosbag2 bag and write detections and annotated images to a new bag."""
     from ..core.pipeline import Pipeline
-    from . import bagio
+    from ..core import bagio
 
     if not Path(args.input).exists():
         raise FileNotFoundError(f"input bag {args.input!r}: no such file or directory")

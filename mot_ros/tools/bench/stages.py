@@ -17,7 +17,8 @@ def bench_stages(args: argparse.Namespace, detector: Any, det_label: str, ros: "
     from ...core.config import Config
     from ...core.pipeline import Pipeline
     from ...core.synthetic import random_scene
-    from ...ros.conversions import bgr_to_image, image_to_bgr, tracks_to_msg
+    from ...core.image_codec import image_to_bgr
+    from ...ros.conversions import bgr_to_image, tracks_to_msg
 
     rows = []
     config = Config(model=detector.model_path if detector else "none.pt", device="cpu", imgsz=args.imgsz,
