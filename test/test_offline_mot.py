@@ -72,18 +72,37 @@ def test_det_threshold_filters(sequence: Path) -> None:
 def test_compare_tiny_sequence(sequence: Path, shapes_model: str, tmp_path: Path,
                                capsys: pytest.CaptureFixture) -> None:
     md, js = tmp_path / "cmp.md", tmp_path / "cmp.json"
+    trackers = ["deepsort", "deepsort_realtime", "bytetrack", "botsort"]
     rc = main(["compare", str(sequence), "--model", shapes_model, "--markdown", str(md), "--json", str(js),
-               "--quiet", "--set", "embedder=histogram"])
+               "--trackers", ",".join(trackers), "--quiet", "--set", "embedder=histogram"])
     assert rc == 0
     out = capsys.readouterr().out
-    for label in ("mot_ros", "ByteTrack", "BoT-SORT", "deep-sort-realtime"):
+    for label in ("deepsort (configured)", "deepsort_realtime", "bytetrack", "botsort"):
         assert label in out
     doc = json.loads(js.read_text())
-    assert [s["system"] for s in doc["systems"]] == ["ours", "bytetrack", "botsort", "deepsort"]
+    assert [s["system"] for s in doc["systems"]] == trackers
+    assert doc["detector"]["ms_per_frame"] > 0 and doc["detections"] == "detector"
     for s in doc["systems"]:
         assert set(s["metrics"]) >= {"HOTA", "MOTA", "IDF1", "IDSW", "FP", "FN"}
         assert s["ms_per_frame"] > 0 and s["frames"] == N
     ours = doc["systems"][0]["metrics"]
     assert ours["IDF1"] > 0.5  # three well separated shapes: the detector and tracker do their job
     table = md.read_text().splitlines()
-    assert table[0].startswith("| system | HOTA | MOTA | IDF1 | IDSW | FP | FN | ms/frame |") and len(table) == 6
+    assert table[0].startswith("| tracker | HOTA | MOTA | IDF1 | IDSW | FP | FN | ms/frame |") and len(table) == 6
+
+
+def test_compare_on_given_detections(sequence: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """--detections: no detector at all; every tracker sees the same rows. Unknown names: the list of valid ones."""
+    js = tmp_path / "cmp.json"
+    rc = main(["compare", str(sequence), "--detections", str(sequence / "det" / "det.txt"), "--json", str(js),
+               "--trackers", "bytetrack,deepsort_realtime", "--quiet", "--set", "embedder=histogram"])
+    assert rc == 0
+    doc = json.loads(js.read_text())
+    assert doc["detections"].endswith("det.txt") and doc["detector"]["ms_per_frame"] == 0
+    assert [s["system"] for s in doc["systems"]] == ["bytetrack", "deepsort_realtime"]
+    assert all(s["metrics"]["IDF1"] > 0.9 for s in doc["systems"])  # exact boxes: both keep the three IDs
+    capsys.readouterr()
+    assert main(["compare", str(sequence), "--detections", str(sequence / "det" / "det.txt"),
+                 "--trackers", "bytetrack,sort9", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "--trackers: expected names from ['deepsort'" in err and "'sort9'" in err

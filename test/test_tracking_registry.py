@@ -233,4 +233,3 @@ def test_boxmot_missing_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setitem(sys.modules, "boxmot", None)  # import boxmot -> ImportError
     with pytest.raises(ValueError, match="need the boxmot package.*--no-deps -r requirements-boxmot.txt"):
         make_tracker(Config(tracker=BOXMOT[0]))
-

@@ -25,6 +25,11 @@ TIME_JUMP_BACK_SEC = 1.0
 """A stamp this much older than the previous one resets the tracker (e.g. a looping bag)."""
 
 
+def detection_floor(config: Config) -> float:
+    """Return the detector's confidence threshold for ``config``: min(conf_threshold, low_conf_threshold)."""
+    return float(min(config.conf_threshold, config.low_conf_threshold))
+
+
 class Pipeline:
     """Detector + embedder + tracker with one config.
 
@@ -135,8 +140,7 @@ class Pipeline:
         Trackers with a low-score stage use detections in [low_conf_threshold, conf_threshold); the others
         ignore them.
         """
-        c = self.config
-        return float(min(c.conf_threshold, getattr(c, "low_conf_threshold", c.conf_threshold)))
+        return detection_floor(self.config)
 
     def reset(self) -> None:
         """Drop all tracks and trails (IDs keep counting up)."""
@@ -223,4 +227,3 @@ class Pipeline:
         if self._class_idx is None:
             return dict(self.names)
         return {i: self.names[i] for i in self._class_idx}
-

@@ -6,7 +6,7 @@ Sub-commands::
     mot_track bag IN_BAG --topic T -o OUT_BAG [--format mcap|sqlite3]
     mot_track mot SEQ_DIR -o RESULTS.txt [--model M | --detections det.txt [--det-threshold S]]
     mot_track eval GT RESULTS [GT RESULTS ...]
-    mot_track compare SEQ_DIR --model M [--markdown FILE] [--json FILE]
+    mot_track compare SEQ_DIR (--model M | --detections det.txt) [--trackers a,b] [--markdown FILE] [--json FILE]
 
 Every sub-command that tracks takes the node's params files (``--params
 FILE``, repeatable; the ``tracker_node`` or ``/**`` section) and overrides
@@ -22,7 +22,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, TextIO, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 os.environ.setdefault("YOLO_OFFLINE", "1")
 
@@ -33,66 +33,12 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 # -- small helpers ---------------------------------------------------------------------------
 
-class Progress:
-    """A one-line progress bar with fps and ETA on stderr (redrawn at most 5 times a second).
+def progress_bar(total: Optional[int], label: str, enabled: bool) -> Any:
+    """A tqdm bar on stderr (frames, fps, ETA); ``enabled`` False draws nothing. Use ``update()`` and ``close()``."""
+    from tqdm import tqdm
 
-    Args:
-        total: Expected number of steps (None or 0 when unknown).
-        label: Text before the bar.
-        enabled: When False, nothing is written.
-        stream: Where to draw (stderr).
-    """
-
-    def __init__(self, total: Optional[int], label: str, enabled: bool, stream: Optional[TextIO] = None) -> None:
-        self.total = total if total and total > 0 else None
-        self.label, self.enabled = label, enabled
-        self.stream = stream if stream is not None else sys.stderr
-        self.count = 0
-        self.start = time.monotonic()
-        self._last_draw = 0.0
-        self._drawn = False
-
-    @property
-    def fps(self) -> float:
-        dt = time.monotonic() - self.start
-        return self.count / dt if dt > 0 else 0.0
-
-    def update(self, n: int = 1) -> None:
-        """Advance by ``n`` steps."""
-        self.count += n
-        now = time.monotonic()
-        if self.enabled and (now - self._last_draw >= 0.2 or (self.total and self.count >= self.total)):
-            self._last_draw = now
-            self._draw()
-
-    def _draw(self) -> None:
-        fps = self.fps
-        if self.total:
-            frac = min(1.0, self.count / self.total)
-            bar = "#" * int(frac * 24) + "-" * (24 - int(frac * 24))
-            eta = (self.total - self.count) / fps if fps > 0 else math.inf
-            text = (f"{self.label} [{bar}] {self.count}/{self.total} {frac * 100:5.1f}% {fps:5.1f} fps "
-                    f"ETA {_hms(eta)}")
-        else:
-            text = f"{self.label} {self.count} frames {fps:5.1f} fps"
-        self.stream.write("\r" + text + "\x1b[K")
-        self.stream.flush()
-        self._drawn = True
-
-    def close(self) -> None:
-        """Finish the line."""
-        if self.enabled and self._drawn:
-            self._draw()
-            self.stream.write("\n")
-            self.stream.flush()
-
-
-def _hms(sec: float) -> str:
-    if not math.isfinite(sec):
-        return "--:--"
-    sec = int(round(sec))
-    h, rem = divmod(sec, 3600)
-    return f"{h}:{rem // 60:02d}:{rem % 60:02d}" if h else f"{rem // 60:02d}:{rem % 60:02d}"
+    return tqdm(total=total if total and total > 0 else None, desc=label, unit="frame", disable=not enabled,
+                file=sys.stderr, dynamic_ncols=True, mininterval=0.2)
 
 
 def _out(line: str = "") -> None:
@@ -192,7 +138,7 @@ def cmd_video(args: argparse.Namespace) -> int:
     pipeline = Pipeline(config)
     writer, written, _ = open_video_writer(out_path, fps, (w, h))
     tracks = ResultsWriter(args.tracks) if args.tracks else None
-    progress = Progress(total, "video", _progress_enabled(args))
+    progress = progress_bar(total, "video", _progress_enabled(args))
     ids: set = set()
     n = 0
     t_start = time.monotonic()
@@ -246,7 +192,7 @@ def cmd_bag(args: argparse.Namespace) -> int:
         pipeline = Pipeline(config)
         b3 = _bag3d(args, bag, config, pipeline)  # 3D (issue 10): None without --depth-topic
         det3_topic = f"{base}/detections_3d"
-        progress = Progress(bag.count, "bag", _progress_enabled(args))
+        progress = progress_bar(bag.count, "bag", _progress_enabled(args))
         ids: set = set()
         bad = n = 0
         t_start = time.monotonic()
@@ -318,7 +264,7 @@ def cmd_mot(args: argparse.Namespace) -> int:
     """Track a MOTChallenge sequence; last line ``frames=N ms_per_frame=X``."""
     from ..core.evaluation import evaluate_arrays, format_table
     from ..core.mot_format import read_detections, read_seqinfo, write_rows
-    from .compare import run_ours
+    from ..core.offline import run_sequence
 
     info = read_seqinfo(args.sequence)
     detections = None
@@ -328,13 +274,16 @@ def cmd_mot(args: argparse.Namespace) -> int:
     config = build_config(args)
     out_path = Path(args.output)
     _prepare_output(out_path, "results")
-    progress = Progress(info.seq_length, info.name, _progress_enabled(args))
+    progress = progress_bar(info.seq_length, info.name, _progress_enabled(args))
     saved: List[Any] = []
     pipeline = _recording_pipeline(config, detections is None, saved) if args.save_detections else None
     try:
-        run = run_ours(info, config, detections=detections, on_frame=lambda i: progress.update(), pipeline=pipeline)
+        run = run_sequence(info, config, detections=detections, on_frame=lambda i: progress.update(),
+                           pipeline=pipeline)
     finally:
         progress.close()
+        if pipeline is not None:
+            pipeline.close()
     write_rows(out_path, run.rows)
     _out(f"results: {out_path} ({len(run.rows)} rows, {run.unique_ids} unique IDs)")
     if args.save_detections:
@@ -418,40 +367,52 @@ def cmd_eval(args: argparse.Namespace) -> int:
 # -- compare ---------------------------------------------------------------------------------
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    """Our default configuration against ultralytics ByteTrack/BoT-SORT and deep-sort-realtime."""
-    from ..core.mot_format import read_seqinfo
+    """Every registered tracker (or --trackers) on the same detections; one table."""
+    from ..core.mot_format import read_detections, read_seqinfo
+    from ..core.pipeline import detection_floor
     from . import compare as cmp
 
     info = read_seqinfo(args.sequence)
+    trackers = cmp.parse_trackers(args.trackers)
+    detections = None
+    if args.detections:
+        _require_file(args.detections, "detections")
+        detections = read_detections(args.detections, threshold=args.det_threshold, num_frames=info.seq_length)
     config = build_config(args)
-    systems = [s.strip() for s in args.systems.split(",") if s.strip()]
-    bars: Dict[str, Progress] = {}
+    bars: Dict[str, Any] = {}
     enabled = _progress_enabled(args)
 
-    def on_frame(system: str, i: int) -> None:
-        if system not in bars:
+    def on_frame(stage: str, i: int) -> None:
+        if stage not in bars:
             for b in bars.values():
                 b.close()
             bars.clear()
-            bars[system] = Progress(info.seq_length, f"{system:9s}", enabled)
-        bars[system].update()
+            bars[stage] = progress_bar(info.seq_length, f"{stage:18s}", enabled)
+        bars[stage].update()
 
     try:
-        runs = cmp.compare(info, config, systems, on_frame,
-                           results_dir=Path(args.results_dir) if args.results_dir else None)
+        result = cmp.compare(info, config, trackers, detections, on_frame,
+                             results_dir=Path(args.results_dir) if args.results_dir else None,
+                             reference=args.reference, detections_source=args.detections or "")
     finally:
         for b in bars.values():
             b.close()
-    _out(f"{info.name}: {info.seq_length} frames, detector {config.model} (conf {config.conf_threshold:g}, "
-         f"imgsz {config.imgsz}, classes {list(config.classes) or 'all'})")
-    _out(cmp.table(runs))
+    if detections is None:
+        source = (f"detector {config.model} at {detection_floor(config):g} "
+                  f"({result.detect_ms_per_frame:.1f} ms/frame, once)")
+    else:
+        source = f"detections {args.detections}"
+    _out(f"{info.name}: {info.seq_length} frames, {source}, tracks from conf {config.conf_threshold:g}, "
+         f"embedder {config.embedder}, classes {list(config.classes) or 'all'}; ms/frame = the tracker's share "
+         f"(embedding when it uses appearance + association)")
+    _out(cmp.table(result, config))
     if args.markdown:
         _prepare_output(Path(args.markdown), "--markdown")
-        Path(args.markdown).write_text(cmp.table(runs, markdown=True) + "\n")
+        Path(args.markdown).write_text(cmp.table(result, config, markdown=True) + "\n")
         _out(f"markdown: {args.markdown}")
     if args.json:
         _prepare_output(Path(args.json), "--json")
-        Path(args.json).write_text(cmp.to_json(runs, info, config) + "\n")
+        Path(args.json).write_text(cmp.to_json(result, config) + "\n")
         _out(f"json: {args.json}")
     return EXIT_OK
 
@@ -539,17 +500,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="FILE", help="also write the numbers as JSON")
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("compare", parents=[common], help="compare with ultralytics and deep-sort-realtime",
-                       description="Run a MOTChallenge sequence through our configuration (defaults + "
-                       "--params/--set), ultralytics ByteTrack and BoT-SORT, and deep-sort-realtime's tutorial "
-                       "usage, all with the same detector, and print HOTA, MOTA, IDF1, IDSW, FP, FN and ms/frame.")
+    p = sub.add_parser("compare", parents=[common], help="every registered tracker on the same detections",
+                       description="Run the detector once over a MOTChallenge sequence (at min(conf_threshold, "
+                       "low_conf_threshold)), or read --detections, then run every registered tracker (or "
+                       "--trackers) on those detections with the configuration's other parameters, and print "
+                       "HOTA, MOTA, IDF1, IDSW, FP, FN and ms/frame per tracker.")
     p.add_argument("sequence", metavar="SEQ_DIR")
-    p.add_argument("--model", metavar="M", help="detector weights for every system (shorthand for --set model=M)")
-    p.add_argument("--systems", default="ours,bytetrack,botsort,deepsort",
-                   help="comma-separated subset of ours,bytetrack,botsort,deepsort")
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--model", metavar="M", help="detector weights (shorthand for --set model=M)")
+    src.add_argument("--detections", metavar="det.txt",
+                     help="use these detections (e.g. from mot_track mot --save-detections) instead of a detector")
+    p.add_argument("--det-threshold", type=float, metavar="S", help="with --detections: keep rows with score >= S")
+    p.add_argument("--trackers", metavar="A,B", help="comma-separated tracker names (default: all registered)")
+    p.add_argument("--reference", action="store_true",
+                   help="also run ultralytics' own model.track() with bytetrack.yaml and botsort.yaml "
+                   "(detector included; runs the detector twice more)")
     p.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
-    p.add_argument("--results-dir", metavar="DIR", help="write each system's MOTChallenge rows to DIR/<system>.txt")
+    p.add_argument("--results-dir", metavar="DIR", help="write each run's MOTChallenge rows to DIR/<tracker>.txt")
     p.set_defaults(func=cmd_compare)
     return parser
 

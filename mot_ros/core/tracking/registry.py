@@ -38,7 +38,7 @@ class TrackerInfo:
     rebuild_fields: FrozenSet[str] = frozenset()
 
     def factory(self) -> Factory:
-        """The implementation class (imports its module)."""
+        """Return the implementation class (imports its module)."""
         module, cls = self.target.split(":")
         return getattr(import_module(module, __package__), cls)
 
@@ -86,12 +86,12 @@ if list(REGISTRY) != list(TRACKER_NAMES):  # pragma: no cover - a programming er
 
 
 def tracker_names() -> List[str]:
-    """Registered tracker names (the ``tracker`` parameter's choices)."""
+    """Return the registered tracker names (the ``tracker`` parameter's choices)."""
     return list(REGISTRY)
 
 
 def tracker_info(name: str) -> TrackerInfo:
-    """The registry entry of ``name``.
+    """Return the registry entry of ``name``.
 
     Raises:
         ValueError: Unknown name; the message lists the valid ones.
@@ -115,7 +115,7 @@ def make_tracker(config: Config, first_id: int = 1) -> TrackerBase:
 
 
 def needs_rebuild(old: Config, new: Config) -> bool:
-    """True when going from ``old`` to ``new`` needs a new tracker instance (not just ``apply_config``)."""
+    """Return True when going from ``old`` to ``new`` needs a new tracker instance (not just ``apply_config``)."""
     if old.tracker != new.tracker:
         return True
     return any(getattr(old, f) != getattr(new, f) for f in tracker_info(new.tracker).rebuild_fields)

@@ -54,7 +54,7 @@ BOXMOT_CLASSES = {"strongsort": "StrongSort", "occluboost": "OccluBoost", "hybri
 
 
 def build_boxmot_tracker(library: str) -> Any:
-    """boxmot's tracker ``library`` with its stock settings and, for appearance trackers, :class:`_NoReID`.
+    """Build boxmot's tracker ``library`` with its stock settings (appearance trackers: :class:`_NoReID`).
 
     Raises:
         ValueError: boxmot is not installed, or ``library`` is not one of ``BOXMOT_CLASSES``.
@@ -107,14 +107,14 @@ class _BoxmotTracker(TrackerBase):
         return 0
 
     def reset(self) -> None:
-        """boxmot's own reset; its IDs restart, ours keep counting up."""
+        """Reset boxmot's tracker; its IDs restart, ours keep counting up."""
         self._t.reset()
         self.ids.forget()
         self._seen.clear()
 
     def update(self, detections: Detections, embeddings: Optional[np.ndarray] = None,
                frame: Optional[np.ndarray] = None) -> List[TrackedObject]:
-        """Advance one frame with boxmot's ``update(Detections, frame)``."""
+        """Advance one frame through boxmot's ``update`` with a boxmot ``Detections`` and the frame."""
         import torch
         from boxmot.structures import Boxes
         from boxmot.structures import Detections as BoxmotDetections

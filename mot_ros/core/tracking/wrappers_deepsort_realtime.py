@@ -20,7 +20,7 @@ from .base import TrackerBase
 
 
 def _deepsort(config: Config) -> Any:
-    """A new ``deep_sort_realtime.deepsort_tracker.DeepSort`` with no embedder of its own."""
+    """Build a ``deep_sort_realtime.deepsort_tracker.DeepSort`` with no embedder of its own."""
     with warnings.catch_warnings():  # its embedder module imports the deprecated pkg_resources
         warnings.simplefilter("ignore", UserWarning)
         from deep_sort_realtime.deepsort_tracker import DeepSort
@@ -61,7 +61,7 @@ class DeepSortRealtimeTracker(TrackerBase):
         return len(self._ds.tracker.tracks)
 
     def reset(self) -> None:
-        """A new library tracker (its IDs restart; ours keep counting up)."""
+        """Start a new library tracker (its IDs restart; ours keep counting up)."""
         self._ds = _deepsort(self.config)
         self.ids.forget()
         self._last.clear()

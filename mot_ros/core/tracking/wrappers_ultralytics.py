@@ -50,17 +50,12 @@ class _Boxes:
         return _Boxes(self.xyxy[index], self.conf[index], self.cls[index])
 
 
-def low_threshold(config: Config) -> float:
-    """The detector floor, ``low_conf_threshold`` (``conf_threshold`` when the schema has no such parameter)."""
-    return float(min(getattr(config, "low_conf_threshold", config.conf_threshold), config.conf_threshold))
-
-
 def tracker_args(config: Config, botsort: bool) -> SimpleNamespace:
-    """The args namespace of ``bytetrack.yaml`` / ``botsort.yaml``, from our schema."""
+    """Build the args namespace of ``bytetrack.yaml`` / ``botsort.yaml`` from our schema."""
     args = SimpleNamespace(
         tracker_type="botsort" if botsort else "bytetrack",
         track_high_thresh=float(config.conf_threshold),
-        track_low_thresh=low_threshold(config),
+        track_low_thresh=float(min(config.low_conf_threshold, config.conf_threshold)),
         new_track_thresh=float(config.ul_new_track_threshold),
         track_buffer=int(config.max_age),
         match_thresh=float(config.ul_match_threshold),
