@@ -1,4 +1,4 @@
-"""DeepSORT adapter and drawing on synthetic boxes (no detector, no ROS)."""
+"""The registry's deepsort tracker and drawing on synthetic boxes (no detector, no ROS)."""
 from __future__ import annotations
 
 from typing import Dict, List, Tuple
@@ -8,14 +8,19 @@ import pytest
 
 from mot_ros.core.config import Config
 from mot_ros.core.drawing import Trails, draw_tracks, id_color, label_text
-from mot_ros.core.tracker import DeepSortTracker
+from mot_ros.core.tracking import TrackerBase, make_tracker
 from mot_ros.core.types import Detections, TrackedObject
 
 RNG = np.random.default_rng(3)
 APPEAR = {k: v / np.linalg.norm(v) for k, v in enumerate(RNG.normal(size=(4, 32)).astype(np.float32))}
 
 
-def step(tracker: DeepSortTracker, boxes: Dict[int, Tuple[float, float, float, float]]) -> List[TrackedObject]:
+def deepsort(config: Config) -> TrackerBase:
+    """The registry's deepsort tracker with ``config``."""
+    return make_tracker(config.replace(tracker="deepsort"))
+
+
+def step(tracker: TrackerBase, boxes: Dict[int, Tuple[float, float, float, float]]) -> List[TrackedObject]:
     keys = sorted(boxes)
     det = Detections(np.array([boxes[k] for k in keys], np.float32).reshape(-1, 4), np.full(len(keys), 0.9),
                      np.array(keys) % 3)
@@ -30,7 +35,7 @@ def moving(k: int, t: int) -> Tuple[float, float, float, float]:
 
 
 def test_ids_persist_and_cross() -> None:
-    tr = DeepSortTracker(Config(n_init=3, box_source="detection"))
+    tr = deepsort(Config(n_init=3, box_source="detection"))
     ids: Dict[int, set] = {0: set(), 1: set()}
     for t in range(70):
         out = step(tr, {0: moving(0, t), 1: moving(1, t)})
@@ -43,7 +48,7 @@ def test_ids_persist_and_cross() -> None:
 
 
 def test_id_survives_occlusion_shorter_than_max_age() -> None:
-    tr = DeepSortTracker(Config(max_age=30))
+    tr = deepsort(Config(max_age=30))
     first = None
     for t in range(40):
         visible = not (15 <= t < 30)  # 15 frames hidden
@@ -55,7 +60,7 @@ def test_id_survives_occlusion_shorter_than_max_age() -> None:
 
 
 def test_track_dies_after_max_age_and_ids_keep_counting() -> None:
-    tr = DeepSortTracker(Config(max_age=5, n_init=1))
+    tr = deepsort(Config(max_age=5, n_init=1))
     a = step(tr, {0: moving(0, 0)})[0].track_id
     for _ in range(8):
         step(tr, {})
@@ -68,21 +73,21 @@ def test_track_dies_after_max_age_and_ids_keep_counting() -> None:
 
 
 def test_each_tracker_owns_its_ids() -> None:
-    t1, t2 = DeepSortTracker(Config(n_init=1)), DeepSortTracker(Config(n_init=1))
+    t1, t2 = deepsort(Config(n_init=1)), deepsort(Config(n_init=1))
     assert step(t1, {0: moving(0, 0)})[0].track_id == step(t2, {0: moving(0, 0)})[0].track_id == 1
 
 
 def test_coasting_and_box_source() -> None:
-    tr = DeepSortTracker(Config(n_init=1, publish_coasting=True, box_source="detection"))
+    tr = deepsort(Config(n_init=1, publish_coasting=True, box_source="detection"))
     for t in range(5):
         out = step(tr, {0: moving(0, t)})
     assert out[0].matched and out[0].xyxy == pytest.approx(moving(0, 4))
     out = step(tr, {})
     assert len(out) == 1 and not out[0].matched and out[0].score == pytest.approx(0.9)
-    tr2 = DeepSortTracker(Config(n_init=1, publish_coasting=False))
+    tr2 = deepsort(Config(n_init=1, publish_coasting=False))
     step(tr2, {0: moving(0, 0)})
     assert step(tr2, {}) == []
-    tr3 = DeepSortTracker(Config(n_init=1, box_source="kalman"))
+    tr3 = deepsort(Config(n_init=1, box_source="kalman"))
     for t in range(3):
         out = step(tr3, {0: moving(0, t)})
     assert out[0].xyxy != pytest.approx(moving(0, 2), abs=1e-3)  # smoothed estimate
@@ -90,19 +95,25 @@ def test_coasting_and_box_source() -> None:
 
 
 def test_live_gate_changes_apply() -> None:
-    tr = DeepSortTracker(Config())
-    tr.apply_config(Config(max_age=7, n_init=2, max_cosine_distance=0.5, nn_budget=10))
-    assert (tr._t.max_age, tr._t.n_init, tr._t.metric.matching_threshold, tr._t.metric.budget) == (7, 2, 0.5, 10)
+    tr = deepsort(Config(n_init=1, max_age=30))
+    a = step(tr, {0: moving(0, 0)})[0].track_id
+    tr.apply_config(Config(tracker="deepsort", n_init=1, max_age=3))  # applies to the live track too
+    for _ in range(5):
+        step(tr, {})
+    assert tr.num_tracks == 0
+    tr.apply_config(Config(tracker="deepsort", n_init=3, max_age=3))
+    assert step(tr, {0: moving(0, 0)}) == [] and step(tr, {0: moving(0, 1)}) == []  # n_init 3: not yet
+    assert [o.track_id for o in step(tr, {0: moving(0, 2)})] == [a + 1]
 
 
 def test_mismatched_embeddings_rejected() -> None:
-    tr = DeepSortTracker(Config())
+    tr = deepsort(Config())
     with pytest.raises(ValueError, match="one embedding per detection"):
         tr.update(Detections(np.zeros((2, 4)), np.ones(2), np.zeros(2)), np.zeros((1, 8), np.float32))
 
 
 def test_degenerate_boxes_are_ignored() -> None:
-    tr = DeepSortTracker(Config(n_init=1))
+    tr = deepsort(Config(n_init=1))
     det = Detections(np.array([[10, 10, 10, 50], [0, 0, 40, 40]], np.float32), np.ones(2), np.zeros(2))
     out = tr.update(det, np.stack([APPEAR[0], APPEAR[1]]))
     assert len(out) == 1 and out[0].xyxy == pytest.approx((0, 0, 40, 40))
