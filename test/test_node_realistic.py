@@ -4,32 +4,25 @@ from __future__ import annotations
 from collections import Counter
 
 import cv2
-from rclpy.lifecycle import TransitionCallbackReturn
-from rclpy.parameter import Parameter
-
-from mot_ros.ros.tracker_node import TrackerNode
+import pytest
 
 from conftest import COCO_MODEL, SHARED_DATA, needs_shared
-from ros_harness import Harness, teardown
+from ros_harness import Harness
 
 VIDEO = SHARED_DATA / "videos" / "people-walking.mp4"
 START, COUNT = 1000, 50  # one person walking through the scene
 
 
 @needs_shared
-def test_person_id_persists_on_real_video(ros: None, spinner) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.slow
+def test_person_id_persists_on_real_video(started_tracker, spinner) -> None:  # type: ignore[no-untyped-def]
     cap = cv2.VideoCapture(str(VIDEO))
     cap.set(cv2.CAP_PROP_POS_FRAMES, START)
     frames = [cap.read()[1] for _ in range(COUNT)]
     cap.release()
     assert all(f is not None for f in frames)
-    node = TrackerNode("tracker_real", parameter_overrides=[
-        Parameter("model", value=str(COCO_MODEL)), Parameter("device", value="cpu"),
-        Parameter("classes", value=["person"])])
-    assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
-    assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
+    started_tracker("tracker_real", model=str(COCO_MODEL), classes=["person"], imgsz=640, embedder_size=128)
     h = Harness(name="harness_real")
-    spinner.add(node)
     spinner.add(h)
     try:
         assert h.wait_connected()
@@ -43,7 +36,8 @@ def test_person_id_persists_on_real_video(ros: None, spinner) -> None:  # type: 
                 with_person += 1
             ids.update(d.id for d in msg.detections)
     finally:
-        teardown(spinner, node, h)
+        spinner.remove(h)
+        h.destroy_node()
     assert with_person >= COUNT * 0.6, f"a person was tracked on only {with_person}/{COUNT} frames"
     main_id, n = ids.most_common(1)[0]
     assert n >= with_person * 0.9, f"the person changed ID: {dict(ids)}"

@@ -170,6 +170,12 @@ class Config:
                                   "long (seconds).", group="node", range=(0.5, 3600.0))
     max_consecutive_failures: int = _p(10, "Consecutive failed frames after which diagnostics report ERROR.",
                                        group="node", range=(1, 100000))
+    # security of run-time reloads (issue 9)
+    model_dirs: Tuple[str, ...] = _p((), "Directories from which model and embedder_model may be loaded when they "
+                                     "are changed at run time; empty means the directories of the model and "
+                                     "embedder_model given at start-up. Paths outside are refused: a .pt file is a "
+                                     "pickle that can run code, and without SROS2 any participant on the ROS domain "
+                                     "can set parameters.", group="node", read_only=True)
 
     # -- depth (3D, issue 10) -----------------------------------------------------
     use_depth: bool = _p(False, "Subscribe to depth (sensor_msgs/Image, 16UC1 mm or 32FC1 m, registered to the "
@@ -290,6 +296,8 @@ def _check(f: dataclasses.Field, value: Any) -> Any:
         from .depth3d import parse_extents
 
         parse_extents(value)
+    if name == "model_dirs" and any(not v for v in value):
+        raise ValueError(f"model_dirs: expected directory paths, got an empty entry in {list(value)}")
     if name == "model" and not value:
         raise ValueError("model: expected the path of a detector weights file, got an empty string")
     return value
