@@ -30,7 +30,10 @@ SMALL = list(crossing_scene(160, 120, n_frames=60))
 
 @pytest.fixture(scope="module")
 def tracker(ros: None, shapes_model: str):  # type: ignore[no-untyped-def]
-    node = start_tracker(shapes_model)
+    import os.path
+    import tempfile  # run-time model changes are confined to model_dirs: the model's and the tests' temp dirs
+
+    node = start_tracker(shapes_model, model_dirs=[os.path.dirname(shapes_model), tempfile.gettempdir()])
     yield node
     node.trigger_deactivate()
     node.trigger_cleanup()

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Dict
+from pathlib import Path
+from typing import Any, Dict, Mapping, Sequence, Tuple
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, ParameterType
 from rclpy.node import Node
@@ -12,6 +13,10 @@ from ..core.config import FIELDS, Config
 
 _TYPES = {bool: ParameterType.PARAMETER_BOOL, int: ParameterType.PARAMETER_INTEGER,
           float: ParameterType.PARAMETER_DOUBLE, str: ParameterType.PARAMETER_STRING}
+ARRAY_CONSTRAINTS = {"model_dirs": "A list of directory paths; empty means the directories of the start-up "
+                                   "model and embedder_model."}
+RELOADABLE_PATHS = ("model", "embedder_model")
+"""Parameters whose run-time changes load a file, checked against ``model_dirs``."""
 
 
 def descriptor(f: dataclasses.Field) -> ParameterDescriptor:
@@ -27,7 +32,8 @@ def descriptor(f: dataclasses.Field) -> ParameterDescriptor:
         # class names or indices: accept a string or an integer list from YAML / the CLI
         d.type = ParameterType.PARAMETER_STRING_ARRAY
         d.dynamic_typing = True
-        d.additional_constraints = "A list of class names or non-negative class indices; empty means all."
+        d.additional_constraints = ARRAY_CONSTRAINTS.get(
+            f.name, "A list of class names or non-negative class indices; empty means all.")
         return d
     d.type = _TYPES[type(f.default)]
     rng = m["range"]
@@ -69,3 +75,28 @@ def read_values(node: Node) -> Dict[str, Any]:
 def config_from_node(node: Node) -> Config:
     """Validated Config from the node's parameters (raises ValueError naming the parameter)."""
     return Config(**read_values(node))
+
+
+def allowed_model_dirs(values: Mapping[str, Any]) -> Tuple[Path, ...]:
+    """``model_dirs``, or when empty the directories of the start-up ``model`` and ``embedder_model`` (resolved)."""
+    dirs = list(values.get("model_dirs") or ())
+    if not dirs:
+        dirs = [str(Path(str(values[n])).parent) for n in RELOADABLE_PATHS if values.get(n)]
+    return tuple(Path(d).expanduser().resolve() for d in dirs)
+
+
+def check_model_path(name: str, value: Any, allowed: Sequence[Path]) -> None:
+    """Refuse a run-time ``model`` / ``embedder_model`` outside ``allowed`` (symlinks resolved).
+
+    Raises:
+        ValueError: The path is outside; the message names the parameter, the path and the directories.
+    """
+    if name not in RELOADABLE_PATHS or not value:
+        return
+    path = Path(str(value)).expanduser().resolve()
+    if any(path == d or d in path.parents for d in allowed):
+        return
+    raise ValueError(f"{name}: expected a file inside the model_dirs {[str(d) for d in allowed]} for a run-time "
+                     f"change, got {str(value)!r} (resolves to {str(path)!r}); model_dirs is read-only and set at "
+                     f"start-up. Model files can run code when loaded (a .pt file is a pickle), and without SROS2 "
+                     f"any participant on the ROS domain can set parameters.")

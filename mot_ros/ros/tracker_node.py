@@ -11,6 +11,7 @@ import gc
 import threading
 import time
 from collections import deque
+from pathlib import Path
 from typing import Any, Deque, Dict, FrozenSet, List, Optional, Tuple, Union
 
 import rclpy
@@ -31,7 +32,8 @@ from ..core.pipeline import Pipeline
 from .conversions import bgr_to_image, label_info_msg, stamp_to_sec, tracks_to_msg
 from .depth_io import DepthIO
 from .diagnostics import Stats, diagnostics_msg
-from .params import config_from_node, declare_parameters, param_value, read_values
+from .params import (allowed_model_dirs, check_model_path, config_from_node, declare_parameters, param_value,
+                     read_values)
 from .qos import (ANNOTATED_DEPTH, DETECTIONS_DEPTH, DIAGNOSTICS_DEPTH, LABEL_INFO_QOS, input_qos,
                   wanted_reliability)
 
@@ -70,6 +72,8 @@ class TrackerNode(LifecycleNode):
     def __init__(self, node_name: str = "tracker_node", **kwargs: Any) -> None:
         super().__init__(node_name, **kwargs)
         declare_parameters(self)
+        # run-time model changes are confined to these (read-only model_dirs, else the start-up models' dirs)
+        self._model_dirs = allowed_model_dirs(read_values(self))
         self.config: Optional[Config] = None
         self.pipeline: Optional[Pipeline] = None
         self.stats = Stats()
@@ -93,6 +97,11 @@ class TrackerNode(LifecycleNode):
         self.add_on_set_parameters_callback(self._on_set_parameters)
 
     # -- read-only state for tests and tools ------------------------------------
+    @property
+    def model_dirs(self) -> Tuple[Path, ...]:
+        """Directories from which run-time changes of model and embedder_model may load files."""
+        return self._model_dirs
+
     @property
     def input_reliability(self) -> Optional[ReliabilityPolicy]:
         """Reliability of the current input subscription (None while inactive)."""
@@ -381,6 +390,7 @@ class TrackerNode(LifecycleNode):
                 if p.name not in FIELD_BY_NAME:
                     continue  # e.g. use_sim_time
                 changes[p.name] = check_value(p.name, param_value(p))
+                check_model_path(p.name, changes[p.name], self._model_dirs)
             if not changes or self.config is None:
                 if self.config is None and changes:
                     Config(**{**read_values(self), **changes})  # cross-field checks
