@@ -5,7 +5,9 @@ Example:
         model:=/opt/models/yolov8n.pt device:=cuda
 
 Nothing here evaluates argument strings or installs anything: arguments are
-passed through as parameter values and remappings only.
+passed through as parameter values and remappings only. The three tables
+below say what each argument becomes; test/test_launch_file.py checks them
+against the parameter schema without the launch package.
 """
 import os
 
@@ -17,24 +19,25 @@ from launch_ros.actions import Node
 
 PACKAGE = "mot_ros"
 
+PARAMETER_ARGUMENTS = {"model": "string", "device": "string", "compressed": "bool", "use_depth": "bool",
+                       "use_sim_time": "bool"}
+"""Arguments that set the node parameter of the same name, when not empty (over the params file)."""
+REMAP_ARGUMENTS = {"image_topic": "image", "depth_topic": "depth", "camera_info_topic": "camera_info"}
+"""Arguments that remap the node's relative input topic, when not empty."""
+LAUNCH_ARGUMENTS = ("namespace", "node_name", "params_file", "fastdds_profile")
+"""Arguments of the launch itself."""
+
 
 def _tracker(context, *args, **kwargs):
-    """Build the node; optional arguments override the params file only when given."""
-    get = lambda name: LaunchConfiguration(name).perform(context)  # noqa: E731
-    overrides = {
-        "use_sim_time": get("use_sim_time").lower() == "true",
-        "compressed": get("compressed").lower() == "true",
-    }
-    for name in ("model", "device"):
-        if get(name):
-            overrides[name] = get(name)
-    if get("use_depth"):
-        overrides["use_depth"] = get("use_depth").lower() == "true"
-    image_topic = get("image_topic")
-    remappings = [("image", image_topic), ("image/compressed", image_topic.rstrip("/") + "/compressed")]
-    for name in ("depth", "camera_info"):  # 3D inputs (issue 10): remapped only when given
-        if get(f"{name}_topic"):
-            remappings.append((name, get(f"{name}_topic")))
+    """Build the node from the arguments' values."""
+    def get(name):
+        return LaunchConfiguration(name).perform(context)
+
+    overrides = {name: (get(name).lower() == "true" if kind == "bool" else get(name))
+                 for name, kind in PARAMETER_ARGUMENTS.items() if get(name)}
+    remappings = [(topic, get(arg)) for arg, topic in REMAP_ARGUMENTS.items() if get(arg)]
+    if get("image_topic"):
+        remappings.append(("image/compressed", get("image_topic").rstrip("/") + "/compressed"))
     return [Node(
         package=PACKAGE,
         executable="tracker_node",
@@ -50,7 +53,9 @@ def _tracker(context, *args, **kwargs):
 
 
 def generate_launch_description() -> LaunchDescription:
+    """Declare the arguments; the node is built when they are known."""
     share = get_package_share_directory(PACKAGE)
+    profile = os.path.join(share, "config", "fastdds_large_images.xml")
     return LaunchDescription([
         DeclareLaunchArgument("namespace", default_value="",
                               description="Namespace of the tracker node and its relative topics."),
@@ -77,8 +82,7 @@ def generate_launch_description() -> LaunchDescription:
                                           "empty keeps 'camera_info'."),
         DeclareLaunchArgument("use_sim_time", default_value="false", choices=["true", "false"],
                               description="Use /clock, e.g. when replaying a rosbag."),
-        DeclareLaunchArgument("fastdds_profile", default_value=os.path.join(share, "config",
-                                                                             "fastdds_large_images.xml"),
+        DeclareLaunchArgument("fastdds_profile", default_value=profile,
                               description="Fast DDS profile for large images, applied to every process this "
                                           "launch starts; empty to keep your own."),
         SetEnvironmentVariable("FASTRTPS_DEFAULT_PROFILES_FILE", LaunchConfiguration("fastdds_profile")),
