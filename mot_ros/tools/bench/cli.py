@@ -15,6 +15,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from ...core.config import Config
 from . import __doc__ as PACKAGE_DOC
 from .appearance import bench_appearance
+from .backends import bench_backends
 from .association import bench_association
 from .depth3d import bench_depth3d
 from ...core.resources import FASTDDS_PROFILE, SHAPES_MODEL, share_path
@@ -68,8 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="nn_budget of the association and memory runs (default: the parameter default)")
     p.add_argument("--depth-objects", type=int, default=20, help="tracks of the 3D stage section")
     p.add_argument("--depth-frames", type=int, default=300, help="timed frames of the 3D stage section (0 skips)")
+    p.add_argument("--backend-frames", type=int, default=20,
+                   help="timed frames per backend and size in the backends section (0 or --detector none skips)")
     p.add_argument("--skip", default="", type=lambda s: {x for x in s.split(",") if x},
-                   help="sections to skip: stages, appearance, association, depth3d, node, memory")
+                   help="sections to skip: stages, appearance, backends, association, depth3d, node, memory")
     p.add_argument("-v", "--verbose", action="store_true")
     return p
 
@@ -120,6 +123,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             if choice is not None and choice.path.endswith(".onnx"):  # also the faster detector on a CPU
                 dets["torch_yolov8n"] = YoloDetector(untrained_yolov8n(tmp), "cpu")
             result["appearance"] = bench_appearance(args, dets)
+        if "backends" not in args.skip and args.backend_frames > 0 and args.detector != "none":
+            result["backends"] = bench_backends(args, tmp)
         if "association" not in args.skip:
             result["association"] = bench_association(args)
         if "depth3d" not in args.skip and args.depth_frames > 0:

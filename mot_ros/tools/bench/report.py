@@ -68,6 +68,10 @@ def format_table(result: Dict[str, Any]) -> str:
                   "- node medians (ms): " + ", ".join(f"{k} {v:.2f}" for k, v in st.items()),
                   f"- node total / (detect + embed + associate): {r['node_total_over_core']}; "
                   f"latency p95 / node total: {r['p95_over_processing']}"]
+    if result.get("backends"):
+        from .backends import format_lines as backend_lines
+
+        lines += backend_lines(result["backends"])
     if result.get("depth3d"):
         from .depth3d import format_lines
 
