@@ -33,6 +33,7 @@ from __future__ import annotations
 import logging
 from typing import Optional, Tuple
 
+import cv2
 import numpy as np
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,39 @@ ECC_ITERATIONS = 100
 """Iteration cap of ECC (5000 in GMC)."""
 
 IDENTITY = np.eye(2, 3)
+
+RANSAC_SEED = 0
+"""Seed of OpenCV's RNG before each estimate, so that a run is reproducible (replays compare equal)."""
+
+
+MASK_MARGIN = 0.1
+"""sparse_flow: corners within this fraction of a detection's size around its box count as on the object."""
+
+MASK_MARGIN_PX = 2
+"""sparse_flow: and within this many pixels of the downscaled frame."""
+
+MIN_BACKGROUND_POINTS = 12
+"""sparse_flow: fewer background corners than this give the identity (no reliable estimate)."""
+
+MAX_SCALE_CHANGE = 0.15
+"""Largest frame-to-frame zoom a plausible estimate may show (|scale - 1|)."""
+
+MAX_SHIFT_FRACTION = 0.25
+"""Largest frame-to-frame shift a plausible estimate may show, as a fraction of the frame size."""
+
+
+def plausible(affine: np.ndarray, width: int, height: int) -> bool:
+    """True when ``affine`` looks like camera motion between consecutive frames.
+
+    A degenerate fit (too few or wrong correspondences) can give a collapsed or
+    exploding scale, which would collapse or inflate every track's Kalman
+    covariance; such estimates are replaced by the identity.
+    """
+    a = np.asarray(affine, np.float64)
+    det = float(np.linalg.det(a[:, :2]))
+    if det <= 0 or abs(np.sqrt(det) - 1.0) > MAX_SCALE_CHANGE:
+        return False
+    return abs(a[0, 2]) <= MAX_SHIFT_FRACTION * width and abs(a[1, 2]) <= MAX_SHIFT_FRACTION * height
 
 
 def auto_downscale(width: int, target: int = AUTO_WIDTH) -> int:
@@ -81,6 +115,10 @@ class CameraMotion:
         self._shape: Optional[Tuple[int, ...]] = None
         self.last = IDENTITY.copy()
         """The last affine returned."""
+        self.rejected = 0
+        self.background_points = MIN_BACKGROUND_POINTS
+        """sparse_flow: corners kept for the next estimate after dropping those on detections."""
+        """Estimates refused as implausible (see :func:`plausible`) and replaced by the identity."""
 
     @property
     def enabled(self) -> bool:
@@ -92,6 +130,7 @@ class CameraMotion:
         self._gmc = None
         self._shape = None
         self.last = IDENTITY.copy()
+        self.background_points = MIN_BACKGROUND_POINTS
 
     def configure(self, method: str, downscale: int) -> None:
         """Change method or downscale; the estimator restarts when either changes."""
@@ -101,7 +140,6 @@ class CameraMotion:
     def _make(self, width: int) -> object:
         from ultralytics.trackers.utils.gmc import GMC
 
-        import cv2
 
         factor = self.downscale or auto_downscale(width)
         gmc = GMC(method=GMC_METHODS[self.method], downscale=factor)
@@ -118,7 +156,8 @@ class CameraMotion:
 
         Args:
             frame: BGR (H, W, 3) or grey (H, W) uint8 image; None or empty gives the identity.
-            boxes_xyxy: Detections whose regions ``orb`` excludes from its key points (moving objects).
+            boxes_xyxy: Detections (moving objects): ``orb`` excludes their regions from its key points, and
+                ``sparse_flow`` drops its corners inside them before the next frame.
         """
         if not self.enabled or frame is None:
             self.last = IDENTITY.copy()
@@ -139,13 +178,47 @@ class CameraMotion:
         if boxes_xyxy is not None and len(boxes_xyxy) and self.method == "orb":
             dets = np.clip(np.asarray(boxes_xyxy, np.float64).reshape(-1, 4), 0, [w, h, w, h])
         try:
+            cv2.setRNGSeed(RANSAC_SEED)  # GMC's RANSAC draws from OpenCV's RNG: same frames, same estimate
             affine = self._gmc.apply(frame, dets)  # type: ignore[attr-defined]
         except Exception as e:  # OpenCV can fail on degenerate frames; a missed warp is not fatal
             log.warning("camera-motion estimation failed (%s); using the identity", e)
             self._gmc = None
             affine = IDENTITY
+        few = self.method == "sparse_flow" and self.background_points < MIN_BACKGROUND_POINTS
+        if self._gmc is not None and self.method == "sparse_flow":
+            pts = getattr(self._gmc, "prevKeyPoints", None)
+            self.background_points = 0 if pts is None else len(pts)
+            if boxes_xyxy is not None:
+                self._drop_moving_keypoints(np.asarray(boxes_xyxy, np.float64).reshape(-1, 4))
         affine = np.asarray(affine, np.float64)
-        if affine.shape != (2, 3) or not np.all(np.isfinite(affine)):
+        if few:  # the estimate came from too few background corners (plain walls, crowds): trust no motion
+            affine = IDENTITY
+        if affine.shape != (2, 3) or not np.all(np.isfinite(affine)) or not plausible(affine, w, h):
+            if affine.shape == (2, 3) and not np.allclose(affine, IDENTITY):
+                self.rejected += 1
             affine = IDENTITY
         self.last = affine.copy()
         return self.last
+
+    def _drop_moving_keypoints(self, boxes: np.ndarray) -> None:
+        """Keep only background corners for the next frame's optical flow.
+
+        GMC's sparse flow picks corners anywhere; on a static camera with moving
+        objects (or a plain background) the corners on the objects make RANSAC
+        fit the objects' motion. The corners GMC keeps for the next frame
+        (its public ``prevKeyPoints``, in downscaled pixels) that lie inside a
+        detection are dropped, as BoT-SORT's feature-based estimators do.
+        """
+        pts = getattr(self._gmc, "prevKeyPoints", None)
+        if pts is None or not len(pts) or not len(boxes):
+            return
+        factor = float(getattr(self._gmc, "downscale", 1) or 1)
+        xy = np.asarray(pts, np.float64).reshape(-1, 2) * max(factor, 1.0)
+        size = boxes[:, 2:] - boxes[:, :2]
+        pad = MASK_MARGIN * size + MASK_MARGIN_PX * max(factor, 1.0)  # object outlines reach past the box
+        b = np.concatenate([boxes[:, :2] - pad, boxes[:, 2:] + pad], axis=1)[:, None, :]
+        inside = ((xy[None, :, 0] >= b[..., 0]) & (xy[None, :, 0] <= b[..., 2])
+                  & (xy[None, :, 1] >= b[..., 1]) & (xy[None, :, 1] <= b[..., 3])).any(0)
+        self.background_points = int((~inside).sum())
+        # GMC treats None as "no previous corners": it stores the frame and returns the identity next time
+        self._gmc.prevKeyPoints = pts[~inside] if self.background_points else None  # type: ignore[attr-defined]

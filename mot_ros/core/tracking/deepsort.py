@@ -141,7 +141,7 @@ class DeepSortTracker(TrackerBase):
         else:
             mean, cov = np.zeros((0, 8)), np.zeros((0, 8, 8))
         if self.cmc.enabled:
-            affine = self.cmc.apply(frame, xyxy[high])
+            affine = self.cmc.apply(frame, xyxy[valid])  # every detection, low ones too, is a moving object
             if tracks and not np.array_equal(affine, np.eye(2, 3)):
                 mean, cov = self.kf.warp(mean, cov, affine)
 
