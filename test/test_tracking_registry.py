@@ -197,6 +197,9 @@ def test_boxmot_installs_nothing_and_builds_no_reid(monkeypatch: pytest.MonkeyPa
 
     freeze = _freeze()
     dists = {(d.metadata["Name"], d.version) for d in importlib.metadata.distributions()}
+    for name in BOXMOT:  # import every module first (importing torch runs ldconfig, a process, legitimately)
+        make_tracker(Config(tracker=name))
+        _RUNS.pop(name, None)  # and track the scene again inside the guarded window below
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError(f"a process was started: {args!r}")
@@ -233,3 +236,19 @@ def test_boxmot_missing_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setitem(sys.modules, "boxmot", None)  # import boxmot -> ImportError
     with pytest.raises(ValueError, match="need the boxmot package.*--no-deps -r requirements-boxmot.txt"):
         make_tracker(Config(tracker=BOXMOT[0]))
+
+
+def test_botsort_with_reid_runs_on_our_embeddings() -> None:
+    emb = CountingEmbedder()
+    cfg = Config(tracker="botsort", embedder="histogram", ul_with_reid=True, ul_gmc_method="none")
+    p = Pipeline(cfg, load_detector=False, embedder=emb)
+    assert p.tracker.needs_appearance and not p.tracker.needs_frame
+    rng = np.random.default_rng(2)
+    ids: Dict[int, Set[int]] = {}
+    for k in range(len(FRAMES)):
+        det, truth = detections_of(k, rng)
+        for t in p.process(FRAMES[k].image, detections=det).tracks:
+            ids.setdefault(int(truth[t.det_index]), set()).add(t.track_id)
+    assert emb.calls == len(FRAMES)
+    assert sorted(ids) == [1, 2, 3] and all(len(v) == 1 for v in ids.values()), ids
+    p.close()
