@@ -1,8 +1,6 @@
 """The vectorised DeepSORT makes exactly deep-sort-realtime's decisions (IDs, states, matches)."""
 from __future__ import annotations
 
-from typing import Iterator, List, Tuple
-
 import numpy as np
 import pytest
 from deep_sort_realtime.deep_sort import nn_matching
@@ -11,36 +9,9 @@ from deep_sort_realtime.deep_sort.tracker import Tracker as Reference
 
 from mot_ros.core.config import Config
 from mot_ros.core.fast_deepsort import FastTracker, SampleBank
+from mot_ros.core.synthetic import churning_detections
 from mot_ros.core.tracker import DeepSortTracker
 from mot_ros.core.types import Detections
-
-DetRow = Tuple[np.ndarray, float, int, np.ndarray]
-
-
-def churning_scene(seed: int, n_frames: int, n_obj: int = 10, dim: int = 8) -> Iterator[List[DetRow]]:
-    """Moving boxes with missed detections, box noise, crossings and objects replaced at random."""
-    rng = np.random.default_rng(seed)
-
-    def spawn() -> dict:
-        s = rng.uniform(20, 80)
-        return dict(x=rng.uniform(0, 640), y=rng.uniform(0, 480), w=s * rng.uniform(0.5, 1.5), h=s,
-                    vx=rng.uniform(-5, 5), vy=rng.uniform(-5, 5), e=rng.normal(size=dim))
-
-    objs = [spawn() for _ in range(n_obj)]
-    for _ in range(n_frames):
-        objs = [spawn() if rng.random() < 0.03 else o for o in objs]
-        dets: List[DetRow] = []
-        for o in objs:
-            o["x"] += o["vx"] + rng.normal(0, 1)
-            o["y"] += o["vy"] + rng.normal(0, 1)
-            if rng.random() < 0.85:
-                box = np.array([o["x"] - o["w"] / 2 + rng.normal(0, 1.5), o["y"] - o["h"] / 2 + rng.normal(0, 1.5),
-                                o["w"] * rng.uniform(0.95, 1.05), o["h"] * rng.uniform(0.95, 1.05)], np.float32)
-                e = o["e"] + rng.normal(0, 0.3, dim)
-                dets.append((box, float(rng.uniform(0.3, 1)), int(rng.integers(0, 3)),
-                             (e / np.linalg.norm(e)).astype(np.float32)))
-        rng.shuffle(dets)  # type: ignore[arg-type]
-        yield dets
 
 
 @pytest.mark.parametrize("seed, kw", [
@@ -54,7 +25,7 @@ def test_same_decisions_as_deep_sort_realtime(seed: int, kw: dict) -> None:
     budget, threshold = kw.pop("budget", 10), kw.pop("threshold", 0.2)
     ref = Reference(nn_matching.NearestNeighborDistanceMetric("cosine", threshold, budget), **kw)
     fast = FastTracker(SampleBank(threshold, budget), **kw)
-    for frame, rows in enumerate(churning_scene(seed, 45)):
+    for frame, rows in enumerate(churning_detections(seed, 45)):
         for t in (ref, fast):
             t.predict()
             t.update([Detection(b, c, e, class_name=k) for b, c, k, e in rows])
@@ -109,7 +80,7 @@ def test_adapter_outputs_unchanged() -> None:
     metric = nn_matching.NearestNeighborDistanceMetric("cosine", cfg.max_cosine_distance, cfg.nn_budget)
     ref._t = _ReferenceWithArrays(metric, max_iou_distance=cfg.max_iou_distance, max_age=cfg.max_age,
                                   n_init=cfg.n_init)
-    for rows in churning_scene(7, 60):
+    for rows in churning_detections(7, 60):
         xyxy = np.array([[b[0], b[1], b[0] + b[2], b[1] + b[3]] for b, *_ in rows], np.float32).reshape(-1, 4)
         det = Detections(xyxy, [r[1] for r in rows], [r[2] for r in rows])
         emb = np.array([r[3] for r in rows], np.float32).reshape(len(rows), -1)

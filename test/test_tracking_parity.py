@@ -6,7 +6,7 @@ tracks the way our adapter always did (confirmed tracks; ``n_init`` 1 publishes 
 """
 from __future__ import annotations
 
-from typing import Iterator, List, Tuple
+from typing import List, Tuple
 
 import numpy as np
 import pytest
@@ -14,43 +14,16 @@ from deep_sort_realtime.deep_sort.track import TrackState
 from deep_sort_realtime.deepsort_tracker import DeepSort
 
 from mot_ros.core.config import Config
+from mot_ros.core.synthetic import DetectionRow, churning_detections
 from mot_ros.core.tracking.deepsort import DeepSortTracker
 from mot_ros.core.types import Detections, TrackedObject
-
-DetRow = Tuple[np.ndarray, float, int, np.ndarray]
 
 STAGES_OFF = dict(conf_threshold=0.25, low_conf_threshold=0.25, cmc="none", association="cascade",
                   appearance_features="bank", kalman_state="xyah", nsa_kalman=False, fuse_score=False,
                   recovery=False)
 
 
-def churning_scene(seed: int, n_frames: int, n_obj: int = 10, dim: int = 8) -> Iterator[List[DetRow]]:
-    """Moving boxes (ltwh) with missed detections, box noise, crossings, and objects replaced (births, deaths)."""
-    rng = np.random.default_rng(seed)
-
-    def spawn() -> dict:
-        s = rng.uniform(20, 80)
-        return dict(x=rng.uniform(0, 640), y=rng.uniform(0, 480), w=s * rng.uniform(0.5, 1.5), h=s,
-                    vx=rng.uniform(-5, 5), vy=rng.uniform(-5, 5), e=rng.normal(size=dim))
-
-    objs = [spawn() for _ in range(n_obj)]
-    for _ in range(n_frames):
-        objs = [spawn() if rng.random() < 0.03 else o for o in objs]
-        dets: List[DetRow] = []
-        for o in objs:
-            o["x"] += o["vx"] + rng.normal(0, 1)
-            o["y"] += o["vy"] + rng.normal(0, 1)
-            if rng.random() < 0.85:  # missed detections: occlusion
-                box = np.array([o["x"] - o["w"] / 2 + rng.normal(0, 1.5), o["y"] - o["h"] / 2 + rng.normal(0, 1.5),
-                                o["w"] * rng.uniform(0.95, 1.05), o["h"] * rng.uniform(0.95, 1.05)], np.float32)
-                e = o["e"] + rng.normal(0, 0.3, dim)
-                dets.append((box, float(rng.uniform(0.3, 1)), int(rng.integers(0, 3)),
-                             (e / np.linalg.norm(e)).astype(np.float32)))
-        rng.shuffle(dets)  # type: ignore[arg-type]
-        yield dets
-
-
-def to_inputs(rows: List[DetRow]) -> Tuple[Detections, np.ndarray, np.ndarray]:
+def to_inputs(rows: List[DetectionRow]) -> Tuple[Detections, np.ndarray, np.ndarray]:
     """Our Detections and embeddings, and the float32 ltwh boxes both trackers see."""
     ltwh = np.array([r[0] for r in rows], np.float32).reshape(-1, 4)
     xyxy = np.concatenate([ltwh[:, :2], ltwh[:, :2] + ltwh[:, 2:]], axis=1)
@@ -115,7 +88,7 @@ def test_same_decisions_as_deep_sort_realtime(seed: int, kw: dict) -> None:
     ours = DeepSortTracker(cfg)
     assert not ours.needs_frame and ours.needs_appearance
     published = max_ref_id = 0
-    for frame, rows in enumerate(churning_scene(seed, 60)):
+    for frame, rows in enumerate(churning_detections(seed, 60)):
         det, emb, ltwh = to_inputs(rows)
         ref_out = reference_publish(ds, cfg, det, ltwh, emb)
         our_out = ours.update(det, emb)
@@ -145,7 +118,7 @@ def test_ids_keep_counting_like_the_library_across_many_frames() -> None:
     ds = DeepSort(max_iou_distance=cfg.max_iou_distance, max_age=cfg.max_age, n_init=cfg.n_init,
                   max_cosine_distance=cfg.max_cosine_distance, nn_budget=cfg.nn_budget, embedder=None)
     ours = DeepSortTracker(cfg)
-    for frame, rows in enumerate(churning_scene(11, 300, n_obj=20)):
+    for frame, rows in enumerate(churning_detections(11, 300, n_objects=20)):
         det, emb, ltwh = to_inputs(rows)
         assert_same(ours.update(det, emb), reference_publish(ds, cfg, det, ltwh, emb), frame)
     ids = [int(t.track_id) for t in ds.tracker.tracks]
@@ -158,7 +131,7 @@ def test_empty_frames_and_degenerate_boxes() -> None:
     ds = DeepSort(max_iou_distance=cfg.max_iou_distance, max_age=cfg.max_age, n_init=cfg.n_init,
                   max_cosine_distance=cfg.max_cosine_distance, nn_budget=cfg.nn_budget, embedder=None)
     ours = DeepSortTracker(cfg)
-    for frame, rows in enumerate(churning_scene(21, 40)):
+    for frame, rows in enumerate(churning_detections(21, 40)):
         if frame % 7 == 3:
             rows = []
         det, emb, ltwh = to_inputs(rows)

@@ -397,3 +397,70 @@ def dev_scene(kind: str, view: Tuple[int, int] = (640, 480), seed: int = 0) -> W
         obst = [Obstacle(0.5 * vw, 0.15 * vh, 0.5 * vw + 50, 0.9 * vh)]
         return WorldScene((vw, vh), view, objs, obst, seed=seed)
     raise ValueError(f"dev_scene: expected kind occlusion, crossing, lowconf, pan or mixed, got {kind!r}")
+
+
+# -- detections without images (trackers, parity tests, benchmark) -----------------------------------------------
+DetectionRow = Tuple[np.ndarray, float, int, np.ndarray]
+"""One detection: (float32 ltwh box, score, class index, float32 unit appearance vector)."""
+
+
+def churning_detections(seed: int, n_frames: int, n_objects: int = 10, dim: int = 8, churn: float = 0.03,
+                        detect_prob: float = 0.85, width: float = 640.0, height: float = 480.0,
+                        appearance_noise: float = 0.3, class_per_object: bool = False,
+                        score_range: Tuple[float, float] = (0.3, 1.0)) -> Iterator[List[DetectionRow]]:
+    """Detections of moving boxes, per frame, with no image: the one moving-object generator for trackers.
+
+    Boxes (20-80 px, random aspect) drift at up to 5 px per frame with jitter, so they cross and leave
+    the view; each frame each object is detected with ``detect_prob`` (misses are occlusions), the box
+    is noisy and the appearance vector is the object's own plus noise. With probability ``churn`` per
+    frame an object is replaced by a new one (a death and a birth). Rows are shuffled. The same
+    arguments give the same sequence.
+
+    Args:
+        seed: Random seed.
+        n_frames: Frames to yield.
+        n_objects: Objects alive at any time.
+        dim: Appearance dimension.
+        churn: Chance per object and frame to be replaced.
+        detect_prob: Chance per object and frame to be detected.
+        width: Width of the area where objects are born.
+        height: Height of the area where objects are born.
+        appearance_noise: Standard deviation of the noise added to the (unnormalised, unit-variance)
+            appearance vector before normalising.
+        class_per_object: Each object keeps one class; else every detection draws one at random.
+        score_range: Detection scores are uniform in this range.
+    """
+    rng = np.random.default_rng(seed)
+
+    def spawn() -> dict:
+        s = rng.uniform(20, 80)
+        o = dict(x=rng.uniform(0, width), y=rng.uniform(0, height), w=s * rng.uniform(0.5, 1.5), h=s,
+                 vx=rng.uniform(-5, 5), vy=rng.uniform(-5, 5), e=rng.normal(size=dim))
+        if class_per_object:
+            o["cls"] = int(rng.integers(0, 3))
+        return o
+
+    objs = [spawn() for _ in range(n_objects)]
+    for _ in range(n_frames):
+        objs = [spawn() if rng.random() < churn else o for o in objs]
+        dets: List[DetectionRow] = []
+        for o in objs:
+            o["x"] += o["vx"] + rng.normal(0, 1)
+            o["y"] += o["vy"] + rng.normal(0, 1)
+            if rng.random() < detect_prob:
+                box = np.array([o["x"] - o["w"] / 2 + rng.normal(0, 1.5), o["y"] - o["h"] / 2 + rng.normal(0, 1.5),
+                                o["w"] * rng.uniform(0.95, 1.05), o["h"] * rng.uniform(0.95, 1.05)], np.float32)
+                e = o["e"] + rng.normal(0, appearance_noise, dim)
+                score, cls = float(rng.uniform(*score_range)), int(rng.integers(0, 3))
+                dets.append((box, score, o.get("cls", cls), (e / np.linalg.norm(e)).astype(np.float32)))
+        rng.shuffle(dets)  # type: ignore[arg-type]
+        yield dets
+
+
+def rows_to_arrays(rows: Sequence[DetectionRow]) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(xyxy float32 (N, 4), scores (N,), classes (N,), embeddings float32 (N, dim)) of ``rows``."""
+    ltwh = np.array([r[0] for r in rows], np.float32).reshape(-1, 4)
+    xyxy = np.concatenate([ltwh[:, :2], ltwh[:, :2] + ltwh[:, 2:]], axis=1)
+    dim = len(rows[0][3]) if rows else 0
+    emb = np.array([r[3] for r in rows], np.float32).reshape(len(rows), dim)
+    return xyxy, np.array([r[1] for r in rows], np.float32), np.array([r[2] for r in rows], np.int64), emb
