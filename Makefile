@@ -5,7 +5,7 @@ export YOLO_OFFLINE := 1
 export ROS_AUTOMATIC_DISCOVERY_RANGE ?= LOCALHOST
 export FASTRTPS_DEFAULT_PROFILES_FILE ?= $(CURDIR)/config/fastdds_large_images.xml
 
-.PHONY: venv demo test bench clean
+.PHONY: venv demo test bench mutation clean
 
 venv:
 	@bash scripts/bootstrap.sh
@@ -21,6 +21,12 @@ test: venv
 ## Stage-by-stage benchmark (not part of the tests); writes out/bench.json
 bench: venv
 	$(PY) -m mot_ros.tools.bench --output out/bench.json
+	$(MAKE) mutation
+
+## Mutation check (not part of the tests): plants known bugs one at a time in a temporary copy and checks that
+## the tests catch each; writes out/mutation.md and out/mutation.json (15-25 minutes on 2 cores)
+mutation: venv
+	$(PY) scripts/mutation_check.py --markdown out/mutation.md --json out/mutation.json
 
 clean:
 	rm -rf build out

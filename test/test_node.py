@@ -20,7 +20,7 @@ from vision_msgs.msg import LabelInfo
 from mot_ros.core.synthetic import SHAPE_CLASSES, crossing_scene
 from mot_ros.ros.tracker_node import TrackerNode
 
-from conftest import start_tracker, wait_for
+from conftest import REPO, start_tracker, wait_for
 from ros_harness import (Harness, box_iou, det_boxes, diagnostic_values, label_info_subscriber,
                          subscription_reliabilities, teardown)
 
@@ -99,6 +99,9 @@ def test_input_encodings(harness: Harness, tracker: TrackerNode, encoding: str) 
         msg = harness.send_and_wait(FRAMES[10 + i].image, 200 + i, encoding=encoding)
         assert msg is not None
     assert len(msg.detections) >= 2, f"{encoding}: expected the shapes to be tracked"
+    for d, (_, _, box) in zip(msg.detections, det_boxes(msg)):
+        assert d.header == msg.header, "every Detection2D carries the input header"
+        assert max(box_iou(box, o.box()) for o in FRAMES[13].objects) > 0.5, f"{encoding}: box {box} is off"
 
 
 def test_annotated_image_only_with_subscriber(harness: Harness, tracker: TrackerNode) -> None:
@@ -147,7 +150,7 @@ def test_late_subscriber_gets_label_info(harness: Harness, tracker: TrackerNode)
 
 
 def test_parameter_changes_take_effect_and_bad_ones_are_refused(harness: Harness, tracker: TrackerNode) -> None:
-    conf, low = (tracker.get_parameter(k).value for k in ("conf_threshold", "low_conf_threshold"))
+    conf = tracker.get_parameter("conf_threshold").value
     try:
         r = tracker.set_parameters([Parameter("classes", value=["circle"])])[0]
         assert r.successful, r.reason
@@ -156,14 +159,16 @@ def test_parameter_changes_take_effect_and_bad_ones_are_refused(harness: Harness
             msg = harness.send_and_wait(FRAMES[20 + i].image, 400 + i)
         assert msg is not None and len(msg.detections) >= 1
         assert {d.results[0].hypothesis.class_id for d in msg.detections} == {"0"}
-        # above every score, for new tracks and (low_conf_threshold) for continuing ones
-        for name in ("conf_threshold", "low_conf_threshold"):  # in this order: low may not exceed conf
-            r = tracker.set_parameters([Parameter(name, value=0.999)])[0]
-            assert r.successful, r.reason
-        msg = harness.send_and_wait(FRAMES[27].image, 427)
-        assert msg is not None and len(msg.detections) == 0
+        # above every score: no track may start (low_conf_threshold only continues existing tracks)
+        r = tracker.set_parameters([Parameter("conf_threshold", value=0.999)])[0]
+        assert r.successful, r.reason
+        tracker.pipeline.reset()
+        for i in range(4):  # more than n_init frames
+            msg = harness.send_and_wait(FRAMES[27 + i].image, 427 + i)
+            assert msg is not None and len(msg.detections) == 0, "a track started below conf_threshold"
         for name, value, fragment in [("conf_threshold", 1.5, "range"), ("classes", ["unicorn"], "unicorn"),
-                                      ("model", "/nonexistent/model.pt", "not found"),
+                                      ("model", "/nonexistent/model.pt", "model_dirs"),
+                                      ("model", str(REPO / "models" / "missing.pt"), "not found"),
                                       ("embedder", "resnet", "mobilenet"), ("max_age", "long", "type"),
                                       ("device", "gpu0", "cuda:N"), ("compressed", True, "read-only")]:
             r = tracker.set_parameters([Parameter(name, value=value)])[0]
@@ -172,7 +177,7 @@ def test_parameter_changes_take_effect_and_bad_ones_are_refused(harness: Harness
         assert tracker.config.classes == ("circle",) and tracker.config.conf_threshold == pytest.approx(0.999)
         assert tracker.get_parameter("conf_threshold").value == pytest.approx(0.999)
     finally:
-        for name, value in (("classes", []), ("low_conf_threshold", low), ("conf_threshold", conf)):
+        for name, value in (("classes", []), ("conf_threshold", conf)):
             r = tracker.set_parameters([Parameter(name, value=value)])[0]
             assert r.successful, r.reason
 
