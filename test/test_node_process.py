@@ -10,6 +10,7 @@ from typing import List
 import pytest
 
 from mot_ros.core.synthetic import crossing_scene
+from mot_ros.ros.command import tracker_node_command
 
 from conftest import REPO
 from ros_harness import Harness
@@ -18,9 +19,7 @@ EXE = Path(sys.executable).parent / "tracker_node"
 
 
 def start(*params: str, log: Path) -> subprocess.Popen:
-    cmd = [str(EXE), "--ros-args"]
-    for p in params:
-        cmd += ["-p", p]
+    cmd = tracker_node_command(dict(p.split(":=", 1) for p in params), executable=str(EXE))
     return subprocess.Popen(cmd, stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=REPO)
 
 
