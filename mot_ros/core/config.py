@@ -12,7 +12,7 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Tuple
 
 import yaml
 
@@ -247,10 +247,6 @@ class Config:
             raise ValueError(f"unknown parameter(s) {sorted(unknown)}; expected one of {list(FIELD_NAMES)}")
         return dataclasses.replace(self, **changes)
 
-    def to_dict(self) -> Dict[str, Any]:
-        """Plain dict (lists instead of tuples), as in a params file."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
-
 
 FIELDS: Tuple[dataclasses.Field, ...] = dataclasses.fields(Config)
 FIELD_NAMES: Tuple[str, ...] = tuple(f.name for f in FIELDS)
@@ -411,15 +407,6 @@ def markdown_table() -> str:
         desc = m["description"] + (f" *({'; '.join(notes)})*" if notes else "")
         rows.append(f"| `{f.name}` | {_type_name(f)} | {default_s} | {lim} | {desc} |")
     return "\n".join(rows)
-
-
-def groups() -> List[str]:
-    """Schema groups in declaration order."""
-    seen: List[str] = []
-    for f in FIELDS:
-        if f.metadata["group"] not in seen:
-            seen.append(f.metadata["group"])
-    return seen
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -211,14 +211,6 @@ def combine(results: Sequence[SequenceResult], name: str = "COMBINED") -> Sequen
     return SequenceResult(name, _summary(raw["HOTA"], raw["CLEAR"], raw["Identity"],
                                          sum(r.summary["GT_IDs"] for r in results),
                                          sum(r.summary["IDs"] for r in results)), raw)
-
-
-def evaluate_pairs(pairs: Sequence[Tuple[PathLike, PathLike]], layout: str = "auto") -> List[SequenceResult]:
-    """Evaluate (gt, results) pairs; with more than one, a ``COMBINED`` row is appended."""
-    out = [evaluate_files(g, r, layout) for g, r in pairs]
-    if len(out) > 1:
-        out.append(combine(out))
-    return out
 
 
 def format_value(key: str, value: Any) -> str:

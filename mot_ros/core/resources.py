@@ -51,8 +51,3 @@ def share_dir() -> Path:
 def share_path(relative: str) -> Path:
     """A file or directory under ``share/mot_ros`` (it may not exist: callers check and name it)."""
     return share_dir() / relative
-
-
-def package_share(package: str) -> Optional[Path]:
-    """Share directory of another package on the ament index, or None."""
-    return _ament_share(package)
