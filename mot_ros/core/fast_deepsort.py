@@ -3,9 +3,9 @@
 deep-sort-realtime's ``Tracker`` runs its Kalman filter, Mahalanobis gating
 and nearest-neighbour appearance distance one track at a time in Python, and
 computes the appearance distance of every (track, detection) pair before the
-motion gate throws most of them away. At 50 tracks that is 10-15 ms a frame
-on a 2-core CPU (and much more when OpenBLAS threads compete with other
-processes), several times our whole association budget.
+motion gate throws most of them away. At tens of tracks that costs several
+times our whole association budget (figures: README, "Performance", from
+``make bench``).
 
 :class:`FastTracker` is a drop-in replacement for that class (same
 attributes: ``tracks`` of deep-sort-realtime ``Track`` objects, ``metric``,
