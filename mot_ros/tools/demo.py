@@ -72,7 +72,7 @@ def run_demo(video: Path, model: Path, out_dir: Path, params: List[str], extra: 
     node_log: List[str] = []
     threading.Thread(target=lambda: [node_log.append(line.rstrip()) for line in proc.stdout],  # type: ignore
                      daemon=True).start()
-    rclpy.init()
+    rclpy.init(args=[])  # our command line (e.g. --set name:=value) is not ROS arguments
     node = Node("mot_demo_player")
     qos = QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE)
     pub = node.create_publisher(Image, "image", qos)

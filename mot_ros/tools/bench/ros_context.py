@@ -20,7 +20,7 @@ class RosContext:
 
         from ...ros.spinning import BackgroundSpinner
 
-        rclpy.init()
+        rclpy.init(args=[])  # the benchmark's command line is not ROS arguments
         self._rclpy = rclpy
         self.node = Node("mot_ros_bench")
         self.pub_det = self.node.create_publisher(Detection2DArray, "bench_detections", 10)
