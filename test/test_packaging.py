@@ -149,3 +149,20 @@ def test_one_tracker_node_command_builder() -> None:
                                params_files=["p.yaml"], executable="/x/tracker_node")
     assert cmd == ["/x/tracker_node", "--ros-args", "--params-file", "p.yaml", "-p", "model:=/m/a.pt",
                    "-p", "compressed:=true", "-p", "classes:=[person, 2]", "-p", "imgsz:=320"]
+
+
+def test_package_xml_declares_every_ros_package_the_code_imports() -> None:
+    import ast
+
+    ros_prefixes = ("rclpy", "rcl_interfaces", "ament_index_python", "builtin_interfaces", "launch")
+    deps = {e.text for e in ET.parse(REPO / "package.xml").getroot() if e.tag.endswith("depend")}
+    used = set()
+    for path in list((REPO / "mot_ros").rglob("*.py")) + [REPO / "launch" / "tracker.launch.py"]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else []
+            for name in names:
+                top = name.split(".")[0]
+                if top.endswith("_msgs") or top.endswith("_srvs") or top in ros_prefixes or top == "launch_ros":
+                    used.add(top)
+    assert used - deps == set(), f"imported but not in package.xml: {sorted(used - deps)}"
