@@ -41,7 +41,7 @@ KEPT_ENV = ("HOME", "USER", "LANG", "TMPDIR", "ROS_DOMAIN_ID", "ROS_AUTOMATIC_DI
 
 
 def console_scripts() -> List[str]:
-    """Executable names from setup.py's console_scripts (read as colcon reads setup.py)."""
+    """Return the executable names of setup.py's entry points, read as colcon reads setup.py."""
     setup_args = runpy.run_path(str(REPO / "scripts" / "ament_dev_prefix.py"))["setup_arguments"]()
     return [s.split("=", 1)[0].strip() for s in setup_args["entry_points"]["console_scripts"]]
 

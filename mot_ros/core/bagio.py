@@ -341,8 +341,8 @@ def detections_msg(store: Any, hdr: Any, tracks: Sequence[TrackedObject]) -> Any
         hyp = T["vision_msgs/msg/ObjectHypothesisWithPose"](
             hypothesis=T["vision_msgs/msg/ObjectHypothesis"](class_id=str(t.class_id), score=float(t.score)),
             pose=pose)
-        center = T["vision_msgs/msg/Pose2D"](position=T["vision_msgs/msg/Point2D"](x=(x1 + x2) / 2.0,
-                                                                                     y=(y1 + y2) / 2.0), theta=0.0)
+        centre = T["vision_msgs/msg/Point2D"](x=(x1 + x2) / 2.0, y=(y1 + y2) / 2.0)
+        center = T["vision_msgs/msg/Pose2D"](position=centre, theta=0.0)
         bbox = T["vision_msgs/msg/BoundingBox2D"](center=center, size_x=x2 - x1, size_y=y2 - y1)
         dets.append(T["vision_msgs/msg/Detection2D"](header=hdr, results=[hyp], bbox=bbox, id=str(t.track_id)))
     return T["vision_msgs/msg/Detection2DArray"](header=hdr, detections=dets)
@@ -359,8 +359,9 @@ def label_info_msg(store: Any, hdr: Any, class_map: Mapping[int, str], threshold
 def image_msg(store: Any, hdr: Any, image: np.ndarray) -> Any:
     """sensor_msgs/Image (bgr8) of a BGR uint8 image."""
     h, w, enc, step, data = encode_bgr8(image)
-    return store.types["sensor_msgs/msg/Image"](header=hdr, height=h, width=w, encoding=enc, is_bigendian=0,
-                                                 step=step, data=np.frombuffer(data, np.uint8))
+    image_type = store.types["sensor_msgs/msg/Image"]
+    return image_type(header=hdr, height=h, width=w, encoding=enc, is_bigendian=0, step=step,
+                      data=np.frombuffer(data, np.uint8))
 
 
 def compressed_msg(store: Any, hdr: Any, image: np.ndarray, fmt: str = "jpeg", quality: int = 90) -> Any:

@@ -101,8 +101,8 @@ def prepare_sequence(gt: np.ndarray, res: np.ndarray, num_frames: int, layout: s
                              f"{int(rows[:, 0].min())}..{int(rows[:, 0].max())}")
     distractors = list(DISTRACTOR_CLASSES) + ([6] if layout == "mot20" else [])
     use_classes = layout != "mot15"
-    data: Dict[str, Any] = {k: [] for k in ("gt_ids", "tracker_ids", "gt_dets", "tracker_dets",
-                                             "tracker_confidences", "similarity_scores")}
+    keys = ("gt_ids", "tracker_ids", "gt_dets", "tracker_dets", "tracker_confidences", "similarity_scores")
+    data: Dict[str, Any] = {k: [] for k in keys}
     gt_frames = gt[:, 0].astype(int) if len(gt) else np.zeros(0, int)
     res_frames = res[:, 0].astype(int) if len(res) else np.zeros(0, int)
     for t in range(1, num_frames + 1):
@@ -169,8 +169,10 @@ def evaluate_arrays(gt: np.ndarray, res: np.ndarray, num_frames: int, layout: st
 
 
 def sequence_length(gt_path: PathLike, gt: np.ndarray, res: np.ndarray) -> Tuple[int, str]:
-    """Frames and name of the sequence of ``gt_path``: from ``SEQ/seqinfo.ini`` when ``gt_path`` is
-    ``SEQ/gt/gt.txt``, else the largest frame number in either file."""
+    """Frames and name of the sequence of ``gt_path``.
+
+    From ``SEQ/seqinfo.ini`` when ``gt_path`` is ``SEQ/gt/gt.txt``, else the largest frame number in either file.
+    """
     p = Path(gt_path)
     seq_dir = p.parent.parent if p.parent.name == "gt" else None
     if seq_dir is not None and (seq_dir / "seqinfo.ini").is_file():

@@ -51,6 +51,6 @@ def tracks_to_msg(header: Header, tracks: Sequence[TrackedObject]) -> Detection2
 
 
 def label_info_msg(header: Header, class_map: Mapping[int, str], threshold: float) -> LabelInfo:
-    """LabelInfo with the classes in use and the confidence threshold."""
+    """A LabelInfo with the classes in use and the confidence threshold."""
     return LabelInfo(header=header, threshold=float(threshold),
                      class_map=[VisionClass(class_id=int(k), class_name=str(v)) for k, v in sorted(class_map.items())])

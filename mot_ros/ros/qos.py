@@ -48,6 +48,6 @@ def wanted_reliability(mode: str, infos: Iterable) -> ReliabilityPolicy:
 
 
 def input_qos(reliability: ReliabilityPolicy, depth: int) -> QoSProfile:
-    """QoS of the image subscription: keep the newest ``depth`` frames, sensor-data durability."""
+    """The image subscription's QoS: keep the newest ``depth`` frames, sensor-data durability."""
     return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=depth, reliability=reliability,
                       durability=qos_profile_sensor_data.durability)

@@ -109,7 +109,7 @@ class TrackerNode(LifecycleNode):
 
     @property
     def input_publisher_gids(self) -> FrozenSet[bytes]:
-        """GIDs of the input topic's publishers as last seen by the input check."""
+        """The endpoint GIDs of the input topic's publishers, as last seen by the input check."""
         return self._publisher_gids
 
     @property

@@ -11,8 +11,11 @@ from .common import gt_detections, log, summary
 
 
 def bench_association(args: argparse.Namespace) -> Dict[str, Any]:
-    """Association + Kalman at the largest object count: deep-sort-realtime's tracker, our vectorised one
-    (checked for identical tracks) and the adapter as the pipeline runs it, on the same detections."""
+    """Time association + Kalman at the largest object count, three ways, on the same detections.
+
+    deep-sort-realtime's tracker, our vectorised one (checked for identical tracks) and the adapter as the
+    pipeline runs it.
+    """
     from deep_sort_realtime.deep_sort import nn_matching
     from deep_sort_realtime.deep_sort.detection import Detection
     from deep_sort_realtime.deep_sort.tracker import Tracker as Reference
