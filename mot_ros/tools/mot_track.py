@@ -202,6 +202,7 @@ def cmd_bag(args: argparse.Namespace) -> int:
                 out.add_topic(det_topic, "vision_msgs/msg/Detection2DArray")
                 out.add_topic(label_topic, "vision_msgs/msg/LabelInfo", qos=[bagio.latched_qos()])
                 if b3 is not None:
+                    b3.use_store(store)  # the output's typestore, with the vision_msgs 3D types added
                     out.add_topic(det3_topic, "vision_msgs/msg/Detection3DArray")
                 if ann_mode != "none":
                     out.add_topic(ann_topic, "sensor_msgs/msg/CompressedImage" if ann_mode == "jpeg"
