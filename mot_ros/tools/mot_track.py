@@ -310,6 +310,7 @@ def _recording_pipeline(config: Any, load_detector: bool, saved: List[Any]) -> A
     from ..core.pipeline import Pipeline
 
     class RecordingPipeline(Pipeline):
+
         def process(self, frame: Any, stamp: Optional[float] = None, detections: Any = None) -> Any:
             result = super().process(frame, stamp, detections)
             saved.append(result.detections)
@@ -360,7 +361,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     columns = list(SUMMARY_FIELDS) + (["DetA", "AssA", "MOTP", "IDs", "GT_IDs"] if args.all else [])
     _out(format_table(rows, columns, markdown=args.markdown_table))
     if args.json:
-        Path(args.json).write_text(json.dumps({n: s for n, s in rows}, indent=2))
+        Path(args.json).write_text(json.dumps(dict(rows), indent=2))
         _out(f"json: {args.json}")
     return EXIT_OK
 
