@@ -163,6 +163,11 @@ class BagPlayer:
             self.results[(msg.header.stamp.sec, msg.header.stamp.nanosec)] = msg
             self._cv.notify_all()
 
+    @property
+    def stopped(self) -> bool:
+        """True once :meth:`stop` was called."""
+        return self._stop.is_set()
+
     def stop(self) -> None:
         """Ask :meth:`play` to return after the current message."""
         self._stop.set()
@@ -302,7 +307,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                              + (f"; missing results: {len(stats.missing)}" if args.wait_for else "") + "\n")
             if stats.missing:
                 code = 1
-            if not args.loop or player._stop.is_set():
+            if not args.loop or player.stopped:
                 break
             player.close()
             player = BagPlayer(node, args.bag, args.topics, args.rate, not args.no_clock, args.clock_hz,
