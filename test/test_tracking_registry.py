@@ -252,3 +252,17 @@ def test_botsort_with_reid_runs_on_our_embeddings() -> None:
     assert emb.calls == len(FRAMES)
     assert sorted(ids) == [1, 2, 3] and all(len(v) == 1 for v in ids.values()), ids
     p.close()
+
+
+def test_new_embedder_restarts_only_appearance_trackers() -> None:
+    rng = np.random.default_rng(3)
+    for name, restarts in (("bytetrack", False), ("deepsort_realtime", True)):
+        p = Pipeline(Config(tracker=name, embedder="histogram", n_init=1), load_detector=False,
+                     embedder=CountingEmbedder())
+        for k in range(5):
+            det, _ = detections_of(k, rng)
+            p.process(FRAMES[k].image, detections=det)
+        assert p.num_tracks == 3
+        p.apply_config(p.config.replace(embedder_size=96))  # a new embedder instance
+        assert (p.num_tracks == 0) == restarts, name
+        p.close()

@@ -104,9 +104,9 @@ class Pipeline:
                 self.detector.close()
             if embedder is not self.embedder:
                 self.embedder.close()
-            if embedder is not self.embedder and tracker is self.tracker:
+            if embedder is not self.embedder and tracker is self.tracker and tracker.needs_appearance:
                 # stored appearance samples come from the old embedder (other size and space): restart
-                # the tracks; IDs keep counting up
+                # the tracks; IDs keep counting up (a tracker without appearance keeps its tracks)
                 log.warning("embedder changed: resetting the tracks (new IDs follow)")
                 tracker.reset()
                 self.trails.clear()
