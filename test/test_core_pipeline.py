@@ -69,6 +69,28 @@ def test_given_detections_and_class_filter(shapes_model: str) -> None:
     assert p.class_map() == {1: "square"}
 
 
+def test_only_detections_the_tracker_reads_are_embedded(shapes_model: str) -> None:
+    """Low-score detections (second association, IoU only) cost no embedding."""
+    from mot_ros.core.embedders import HistogramEmbedder
+
+    class Recording(HistogramEmbedder):
+        boxes: list = []
+
+        def embed(self, frame: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
+            self.boxes.append(np.array(xyxy))
+            return super().embed(frame, xyxy)
+
+    emb = Recording()
+    cfg = Config(model=shapes_model, device="cpu", embedder="histogram", conf_threshold=0.5, low_conf_threshold=0.1)
+    p = Pipeline(cfg, load_detector=False, embedder=emb)
+    xyxy = np.array([[10, 10, 50, 50], [100, 100, 160, 160], [200, 200, 260, 260]], np.float32)
+    det = Detections(xyxy, [0.9, 0.2, 0.6], [0, 1, 2])
+    for _ in range(3):
+        r = p.process(FRAMES[0].image, detections=det)
+    assert len(emb.boxes) == 3 and all(np.array_equal(b, xyxy[[0, 2]]) for b in emb.boxes)
+    assert sorted(t.det_index for t in r.tracks) == [0, 2]  # a low box never starts a track
+
+
 def test_runtime_config_and_refused_reload(pipeline: Pipeline, shapes_model: str) -> None:
     old = pipeline.config
     pipeline.apply_config(old.replace(conf_threshold=0.99, low_conf_threshold=0.5))

@@ -205,7 +205,7 @@ class Pipeline:
                 detections = detections.subset(np.isin(detections.classes, self._class_idx))
             t1 = time.perf_counter()
             tracker = self.tracker
-            feats = self.embedder.embed(frame, detections.xyxy) if tracker.needs_appearance else None
+            feats = self._embed(frame, detections) if tracker.needs_appearance else None
             t2 = time.perf_counter()
             tracks = tracker.update(detections, feats, frame if tracker.needs_frame else None)
             t3 = time.perf_counter()
@@ -215,6 +215,17 @@ class Pipeline:
             if feats is not None:
                 timings["embed"] = (t2 - t1) * 1e3
             return FrameResult(tracks, detections, timings, reset)
+
+    def _embed(self, frame: np.ndarray, detections: Detections) -> np.ndarray:
+        """Embed the detections the tracker reads (``appearance_mask``); the other rows are zeros."""
+        mask = self.tracker.appearance_mask(detections)
+        if mask is None or bool(np.all(mask)):
+            return self.embedder.embed(frame, detections.xyxy)
+        mask = np.asarray(mask, bool)
+        part = np.asarray(self.embedder.embed(frame, detections.xyxy[mask]), np.float32)
+        feats = np.zeros((len(detections), part.shape[1] if part.ndim == 2 else 0), np.float32)
+        feats[mask] = part
+        return feats
 
     def annotate(self, frame: np.ndarray, result: FrameResult) -> np.ndarray:
         """Draw ``result`` on a copy of ``frame``."""

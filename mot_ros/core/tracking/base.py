@@ -47,6 +47,13 @@ class TrackerBase(ABC):
         """True when ``update`` uses embeddings (may depend on the config)."""
         return False
 
+    def appearance_mask(self, detections: Detections) -> Optional[np.ndarray]:
+        """Detections whose embeddings ``update`` reads (boolean mask), or None for all of them.
+
+        The pipeline embeds only these; the other rows of ``embeddings`` are zeros.
+        """
+        return None
+
     @property
     def needs_frame(self) -> bool:
         """True when ``update`` uses the image (camera-motion compensation, library re-ID)."""

@@ -91,6 +91,10 @@ class DeepSortTracker(TrackerBase):
         c = self.config
         return not (c.association == "fused" and c.appearance_threshold <= 0.0)
 
+    def appearance_mask(self, detections: Detections) -> Optional[np.ndarray]:
+        """Only detections at or above ``conf_threshold``: low ones are matched by IoU alone and never stored."""
+        return detections.scores >= self.config.conf_threshold
+
     @property
     def needs_frame(self) -> bool:
         """True when camera-motion compensation is on."""
