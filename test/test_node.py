@@ -22,7 +22,7 @@ from mot_ros.ros.tracker_node import TrackerNode
 
 from conftest import REPO, start_tracker, wait_for
 from ros_harness import (Harness, box_iou, det_boxes, diagnostic_values, label_info_subscriber,
-                         subscription_reliabilities, teardown)
+                         subscription_reliabilities)
 
 FRAMES = list(crossing_scene(640, 480, n_frames=60))
 SMALL = list(crossing_scene(160, 120, n_frames=60))
@@ -47,6 +47,7 @@ def harness(tracker: TrackerNode, spinner):  # type: ignore[no-untyped-def]
     spinner.add(h)
     assert h.wait_connected(), "tracker did not subscribe to image"
     assert wait_for(lambda: tracker.input_reliability == ReliabilityPolicy.RELIABLE, 5.0), "auto QoS did not match"
+    assert wait_for(lambda: subscription_reliabilities(h, "/image", "tracker_node") == [ReliabilityPolicy.RELIABLE])
     tracker.pipeline.reset()
     yield h
     spinner.remove(tracker)
@@ -282,16 +283,16 @@ def test_newest_frame_wins_and_drops_are_counted(harness: Harness, tracker: Trac
 
 
 def test_auto_qos_matches_best_effort_and_reliable_publishers(started_tracker, spinner) -> None:  # type: ignore
-    node = started_tracker("tracker_qos")
+    node = started_tracker("tracker_qos", namespace="qos")  # its own topics: the module tracker is on /image
     for rel in (ReliabilityPolicy.BEST_EFFORT, ReliabilityPolicy.RELIABLE):
-        h = Harness(name=f"harness_{rel.name.lower()}", reliability=rel)
+        h = Harness(name=f"harness_{rel.name.lower()}", reliability=rel, ns="qos")
         spinner.add(h)
         try:
             assert h.wait_connected()
             assert wait_for(lambda: node.input_reliability == rel, 5.0), f"auto QoS did not match {rel.name}"
             # the real subscription, as the ROS graph sees it, not the node's bookkeeping
-            assert wait_for(lambda: subscription_reliabilities(h, "/image", "tracker_qos") == [rel], 10.0), \
-                f"graph: {subscription_reliabilities(h, '/image', 'tracker_qos')}, expected [{rel.name}]"
+            assert wait_for(lambda: subscription_reliabilities(h, "/qos/image", "tracker_qos") == [rel], 10.0), \
+                f"graph: {subscription_reliabilities(h, '/qos/image', 'tracker_qos')}, expected [{rel.name}]"
             got = sum(h.send_and_wait(FRAMES[i].image, 900 + i, frame_id="x", encoding="bgr8") is not None
                       for i in range(5))
             assert got == 5, f"{rel.name} publisher: {got}/5 frames answered"
@@ -308,8 +309,8 @@ def test_qos_switch_while_frames_flow_loses_and_duplicates_nothing(started_track
     sent must be received exactly once: none lost in the switch, none counted twice through both
     subscriptions.
     """
-    node = started_tracker("tracker_mbb", qos_depth=100, embedder="histogram")
-    h = Harness(name="harness_mbb", depth=100)
+    node = started_tracker("tracker_mbb", namespace="mbb", qos_depth=100, embedder="histogram")
+    h = Harness(name="harness_mbb", depth=100, ns="mbb")
     spinner.add(h)
     sent: List[tuple] = []
     lock = threading.Lock()
@@ -319,8 +320,8 @@ def test_qos_switch_while_frames_flow_loses_and_duplicates_nothing(started_track
             i = len(sent)
             sent.append(h.send(SMALL[i % len(SMALL)].image, 0, stamp=(2000 + i // 1000, (i % 1000) * 1_000_000)))
 
-    graph = lambda: subscription_reliabilities(h, "/image", "tracker_mbb")  # noqa: E731
-    other = rclpy.create_node("camera_best_effort")
+    graph = lambda: subscription_reliabilities(h, "/mbb/image", "tracker_mbb")  # noqa: E731
+    other = rclpy.create_node("camera_best_effort", namespace="mbb")
     timer = None
     try:
         assert h.wait_connected()
@@ -361,8 +362,8 @@ def test_qos_switch_while_frames_flow_loses_and_duplicates_nothing(started_track
 
 
 def test_compressed_input(started_tracker, spinner) -> None:  # type: ignore[no-untyped-def]
-    started_tracker("tracker_cmp", compressed=True)
-    h = Harness(name="harness_cmp", compressed=True)
+    started_tracker("tracker_cmp", namespace="cmp", compressed=True)
+    h = Harness(name="harness_cmp", compressed=True, ns="cmp")
     spinner.add(h)
     try:
         assert h.wait_connected()
@@ -388,18 +389,18 @@ def test_missing_model_fails_configure(ros: None) -> None:
 def test_warns_when_publishers_exist_but_nothing_arrives(started_tracker, spinner,
                                                          capfd: pytest.CaptureFixture) -> None:
     """A forced RELIABLE subscription never hears a BEST_EFFORT camera: the node must say so."""
-    node = started_tracker("tracker_mismatch", qos_reliability="reliable", no_input_warn_sec=0.5)
-    h = Harness(name="harness_mismatch", reliability=ReliabilityPolicy.BEST_EFFORT)
+    node = started_tracker("tracker_mismatch", namespace="mismatch", qos_reliability="reliable", no_input_warn_sec=0.5)
+    h = Harness(name="harness_mismatch", reliability=ReliabilityPolicy.BEST_EFFORT, ns="mismatch")
     spinner.add(h)
     err: List[str] = []
-    warning = "/image has 1 publisher(s) (reliability ['BEST_EFFORT']) but no frame arrived"
+    warning = "/mismatch/image has 1 publisher(s) (reliability ['BEST_EFFORT']) but no frame arrived"
 
     def warned() -> bool:
         err.append(capfd.readouterr().err)
         return warning in "".join(err)
 
     try:
-        assert wait_for(lambda: node.count_publishers("/image") == 1, 5.0)
+        assert wait_for(lambda: node.count_publishers("/mismatch/image") == 1, 5.0)
         for i in range(3):
             h.send(FRAMES[i].image, 1100 + i)
         assert wait_for(warned, 20.0, period=0.1), "".join(err)[-2000:]

@@ -15,7 +15,7 @@ from mot_ros.core.synthetic import crossing_scene
 from mot_ros.ros.tracker_node import TrackerNode
 
 from conftest import start_tracker, wait_for
-from ros_harness import Harness
+from ros_harness import Harness, subscription_reliabilities
 
 FRAMES = list(crossing_scene(320, 240, n_frames=60))[:10]
 ENCODINGS = ["bgr8", "rgb8", "mono8", "mono16", "16UC1", "32FC1", "64FC1", "bgra8", "yuv422", "bayer_rggb8", "",
@@ -59,6 +59,8 @@ def harness(node: TrackerNode, spinner):  # type: ignore[no-untyped-def]
     spinner.add(h)
     assert h.wait_connected()
     assert wait_for(lambda: node.input_reliability == ReliabilityPolicy.RELIABLE, 5.0)
+    # and the QoS switch is over (the old subscription gone), so that sequence gaps count as lost frames
+    assert wait_for(lambda: subscription_reliabilities(h, "/image", "tracker_rel") == [ReliabilityPolicy.RELIABLE])
     yield h
     spinner.remove(node)
     spinner.remove(h)
@@ -88,14 +90,28 @@ def test_burst_of_fuzzed_frames_then_valid_frames_answered(node: TrackerNode, ha
     # each frame was rejected (bad), processed, or superseded (dropped): none is lost silently
     assert wait_for(lambda: (s.bad - bad_before) + (s.processed - proc_before) + (s.dropped - drop_before) ==
                     received, 30)
-    assert s.bad > bad_before
     for i, f in enumerate(FRAMES[1:4]):
         assert harness.send_and_wait(f.image, 50 + i) is not None, "valid frames unanswered after the burst"
 
 
+def test_fuzzed_frames_one_at_a_time_are_counted_exactly(node: TrackerNode, harness: Harness) -> None:
+    """Each fuzzed frame, sent alone, is counted bad exactly when the decoder refuses it, else processed."""
+    rng = random.Random(4321)
+    msgs = [random_image(rng) for _ in range(40)]
+    s = node.stats
+    bad_before, proc_before, failed_before = s.bad, s.processed, s.failed
+    for k, m in enumerate(msgs, 1):
+        harness.send_raw(m)
+        assert wait_for(lambda: (s.bad - bad_before) + (s.processed - proc_before) + (s.failed - failed_before) == k,
+                        20), f"fuzzed frame {k} ({m.width}x{m.height} {m.encoding!r}) was not handled"
+    n_bad = sum(not is_valid(m) for m in msgs)
+    assert 0 < n_bad < len(msgs)
+    assert (s.bad - bad_before, s.processed - proc_before, s.failed - failed_before) == (n_bad, len(msgs) - n_bad, 0)
+
+
 def test_compressed_garbage_is_counted(started_tracker, spinner) -> None:  # type: ignore[no-untyped-def]
-    n = started_tracker("tracker_rel_cmp", compressed=True, embedder="histogram", qos_depth=50)
-    h = Harness(name="harness_rel_cmp", compressed=True)
+    n = started_tracker("tracker_rel_cmp", namespace="relcmp", compressed=True, embedder="histogram", qos_depth=50)
+    h = Harness(name="harness_rel_cmp", compressed=True, ns="relcmp")
     spinner.add(h)
     try:
         assert h.wait_connected()

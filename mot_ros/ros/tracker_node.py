@@ -255,10 +255,13 @@ class TrackerNode(LifecycleNode):
         if seq:
             # With one publisher, a gap in its sequence numbers is frames lost before reaching us
             # (the DDS queue overflowed or the network lost them): count them, never lose silently.
+            # While both subscriptions of a QoS switch live, frames may arrive out of order (one through each):
+            # gaps are not counted then, and the highest number seen is kept.
             last = self._last_seq
-            if self._single_publisher and last is not None and last < seq <= last + MAX_SEQUENCE_GAP:
+            switching = self._retired_sub is not None
+            if self._single_publisher and not switching and last is not None and last < seq <= last + MAX_SEQUENCE_GAP:
                 self.stats.record_lost(seq - last - 1)
-            self._last_seq = seq
+            self._last_seq = max(seq, last) if switching and last is not None else seq
         with self._slot_cv:
             if self._slot is not None:
                 self.stats.record_dropped()  # superseded before processing: stale, never queued
