@@ -7,6 +7,8 @@ usage:
     scripts/sweep_trackers.py run [--configs A,B] [--seqs S1,S2] [--set k=v ...] [--name N]
     scripts/sweep_trackers.py table [--markdown FILE] [--metrics HOTA,IDF1] [--rows A,B]
     scripts/sweep_trackers.py check CANDIDATE BASELINE       # is CANDIDATE >= BASELINE on every sequence?
+    scripts/sweep_trackers.py compare BASELINE [--match TEXT] # mean change and sequences hurt, one line per row
+    scripts/sweep_trackers.py speed SEQ --model M [--set k=v]  # pipeline / detector alone, one interleaved run
 
 ``cache`` runs ``mot_track mot SEQ --save-detections`` once per sequence at the
 detector floor (0.1) and stores the appearance embeddings of every detection
@@ -53,9 +55,32 @@ METRICS = ("HOTA", "IDF1", "MOTA", "IDSW")
 
 # Candidate configurations of our deepsort: overrides on the schema defaults. "published" rows start from the
 # papers' settings; the others change one thing at a time from there.
+# Every modern stage off: the landed DeepSORT's decisions (test/test_tracking_parity.py).
+LANDED: Dict[str, Any] = {"tracker": "deepsort", "low_conf_threshold": 0.35, "cmc": "none", "association": "cascade",
+                          "appearance_features": "bank", "kalman_state": "xyah", "nsa_kalman": False,
+                          "fuse_score": False, "recovery": True, "box_source": "kalman", "conf_threshold": 0.35}
+# Published settings mapped onto our stages (thresholds are per-detector; ours start at the ultralytics ones).
+BYTETRACK_PUB: Dict[str, Any] = {**LANDED, "low_conf_threshold": 0.1, "fuse_score": True, "recovery": False}
+BOTSORT_PUB: Dict[str, Any] = {**BYTETRACK_PUB, "cmc": "sparse_flow", "association": "fused", "proximity_threshold": 0.5,
+                               "appearance_threshold": 0.25, "appearance_features": "ema", "ema_alpha": 0.9,
+                               "kalman_state": "xywh"}
+STRONGSORT_PUB: Dict[str, Any] = {**LANDED, "cmc": "ecc", "appearance_features": "ema", "ema_alpha": 0.9,
+                                  "nsa_kalman": True, "n_init": 3, "max_cosine_distance": 0.2, "recovery": False}
 CONFIGS: Dict[str, Dict[str, Any]] = {
-    "deepsort-landed": {"tracker": "deepsort"},
+    "ds-landed": LANDED,
+    "ds-bytetrack-pub": BYTETRACK_PUB,
+    "ds-botsort-pub": BOTSORT_PUB,
+    "ds-strongsort-pub": STRONGSORT_PUB,
+    "ds-defaults": {"tracker": "deepsort"},
+    # ultralytics' stock yaml: track_high_thresh 0.25, track_low_thresh 0.1 (the peers of the issue)
+    "ul-bytetrack-stock": {"tracker": "bytetrack", "conf_threshold": 0.25, "low_conf_threshold": 0.1},
+    "ul-botsort-stock": {"tracker": "botsort", "conf_threshold": 0.25, "low_conf_threshold": 0.1},
 }
+NO_REID_PEERS = ["ul-bytetrack-stock", "ul-botsort-stock", "boxmot_bytetrack", "boxmot_ocsort"]
+OSNET_PEERS = ["boxmot_botsort@osnet", "boxmot_strongsort@osnet", "boxmot_occluboost@osnet", "boxmot_hybridsort@osnet",
+               "boxmot_boosttrack@osnet", "boxmot_deepocsort@osnet"]
+PEERS = ["ul-bytetrack-stock", "ul-botsort-stock", "boxmot_bytetrack", "boxmot_ocsort", "boxmot_botsort",
+         "boxmot_strongsort", "boxmot_occluboost", "boxmot_hybridsort", "boxmot_deepocsort", "boxmot_boosttrack"]
 
 
 def manifest(devset: Path) -> List[Dict[str, Any]]:
@@ -152,11 +177,20 @@ def config_for(overrides: Dict[str, Any], seq: Dict[str, Any]) -> Optional[Confi
     return Config(**values)
 
 
-def run_tracker(config: Config, cs: CachedSequence) -> Tuple[Dict[str, float], float]:
-    """Track the cached sequence as the pipeline would; return (metrics, ms per frame of tracking)."""
+def build_tracker(config: Config) -> Any:
+    """The registry's tracker; ``deepsort`` is always the core's DeepSortTracker (the registry may lag)."""
+    if config.tracker == "deepsort":
+        from mot_ros.core.tracking.deepsort import DeepSortTracker
+
+        return DeepSortTracker(config)
     from mot_ros.core.tracking import make_tracker
 
-    tracker = make_tracker(config)
+    return make_tracker(config)
+
+
+def run_tracker(config: Config, cs: CachedSequence) -> Tuple[Dict[str, float], float]:
+    """Track the cached sequence as the pipeline would; return (metrics, ms per frame of tracking)."""
+    tracker = build_tracker(config)
     floor = min(config.conf_threshold, getattr(config, "low_conf_threshold", config.conf_threshold))
     emb_all = cs.emb.get(config.embedder) if tracker.needs_appearance else None
     if tracker.needs_appearance and emb_all is None:
@@ -180,12 +214,47 @@ def run_tracker(config: Config, cs: CachedSequence) -> Tuple[Dict[str, float], f
 
 
 def load_results(devset: Path) -> Dict[str, Dict[str, Dict[str, float]]]:
+    """Rows of ``sweep.json``, plus the pseudo rows ``best-no-reid`` and ``best-osnet`` (per-sequence best peers)."""
     path = devset / "sweep.json"
-    return json.loads(path.read_text()) if path.is_file() else {}
+    results = json.loads(path.read_text()) if path.is_file() else {}
+    for pseudo, rows in (("best-no-reid", NO_REID_PEERS), ("best-osnet", OSNET_PEERS)):
+        best: Dict[str, Dict[str, float]] = {}
+        for r in rows:
+            for seq, m in results.get(r, {}).items():
+                if seq == "_config":
+                    continue
+                b = best.setdefault(seq, {k: -1.0 for k in ("HOTA", "IDF1", "MOTA")})
+                for k in ("HOTA", "IDF1", "MOTA"):
+                    b[k] = max(b[k], m[k])
+        for b in best.values():
+            b.update(IDSW=-1, FP=-1, FN=-1)
+        results[pseudo] = best
+    return results
 
 
-def save_results(devset: Path, results: Dict[str, Dict[str, Dict[str, float]]]) -> None:
-    (devset / "sweep.json").write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+def save_row(devset: Path, name: str, row: Dict[str, Any]) -> None:
+    """Merge one row into ``sweep.json`` (re-read first, so that concurrent sweeps do not drop each other's rows)."""
+    path = devset / "sweep.json"
+    results = json.loads(path.read_text()) if path.is_file() else {}
+    results[name] = row
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+    tmp.replace(path)
+
+
+def named_config(name: str) -> Dict[str, Any]:
+    """Overrides of a row name: ``CONFIGS`` entry or tracker name, ``@osnet`` suffix for the OSNet embedder,
+    ``[k=v]`` suffixes for single changes."""
+    base, osnet = (name[:-6], True) if name.endswith("@osnet") else (name, False)
+    changes: Dict[str, Any] = {}
+    while base.endswith("]") and "[" in base:
+        base, _, item = base[:-1].rpartition("[")
+        k, v = parse_override(item)
+        changes.setdefault(k, v)  # the right-most change of a key wins
+    out = {**CONFIGS.get(base, {"tracker": base}), **changes}
+    if osnet:
+        out["embedder"] = "osnet"
+    return out
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -193,13 +262,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     todo: List[Tuple[str, Dict[str, Any]]] = []
     if args.set:
         todo.append((args.name or "+".join(args.set), dict(parse_override(s) for s in args.set)))
-    for name in (args.configs.split(",") if args.configs else ([] if args.set else list(CONFIGS))):
-        todo.append((name, CONFIGS.get(name, {"tracker": name})))
+    for name in (args.configs.split(",") if args.configs else ([] if args.set or args.vary else list(CONFIGS))):
+        todo.append((name, named_config(name)))
+    for vary in args.vary or []:  # one change at a time from --base: key=v1|v2|...
+        key, values = vary.split("=", 1)
+        for v in values.split("|"):
+            k, val = parse_override(f"{key}={v}")
+            todo.append((f"{args.base}[{k}={v}]", {**named_config(args.base), k: val}))
     results = load_results(args.devset)
     cached = {s["name"]: CachedSequence(s, args.devset) for s in seqs}
     for name, overrides in todo:
         t0 = time.monotonic()
-        row = results.setdefault(name, {})
+        row = dict(results.get(name, {})) if not name.startswith("best-") else {}
         row["_config"] = overrides  # type: ignore[assignment]
         for s in seqs:
             config = config_for(overrides, s)
@@ -208,7 +282,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             m, ms = run_tracker(config, cached[s["name"]])
             row[s["name"]] = {k: m[k] for k in ("HOTA", "IDF1", "MOTA", "IDSW", "FP", "FN", "AssA", "DetA")}
             row[s["name"]]["ms"] = ms
-        save_results(args.devset, results)
+        save_row(args.devset, name, row)
         line = " ".join(f"{s['name'][:14]}={row[s['name']]['HOTA']:.3f}/{row[s['name']]['IDF1']:.3f}"
                         for s in seqs if s["name"] in row)
         print(f"{name} ({time.monotonic() - t0:.0f} s): {line}", flush=True)
@@ -265,6 +339,57 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if worse else 0
 
 
+def cmd_speed(args: argparse.Namespace) -> int:
+    """Whole pipeline (defaults + --set) against the detector alone, interleaved frame by frame in one run."""
+    from mot_ros.core.config import build_config
+    from mot_ros.core.pipeline import Pipeline
+
+    info = read_seqinfo(args.sequence)
+    config = build_config([], [f"model={args.model}", "device=cpu"] + list(args.set or []))
+    pipeline = Pipeline(config)
+    det_ms, all_ms, parts = [], [], {"detect": [], "embed": [], "associate": []}  # type: ignore[var-annotated]
+    try:
+        for rep in range(args.repeat):
+            pipeline.reset()
+            for f in range(1, info.seq_length + 1):
+                img = read_image(info.image_path(f))
+                t0 = time.perf_counter()
+                pipeline.detect(img)
+                t1 = time.perf_counter()
+                result = pipeline.process(img, stamp=rep * 1000 + f / info.frame_rate)
+                t2 = time.perf_counter()
+                if f > 1:  # the first frame of a run is start-up
+                    det_ms.append((t1 - t0) * 1e3)
+                    all_ms.append((t2 - t1) * 1e3)
+                    for k in parts:
+                        parts[k].append(result.timings_ms.get(k, 0.0))
+    finally:
+        pipeline.close()
+    d, a = float(np.median(det_ms)), float(np.median(all_ms))
+    print(f"{info.name}: {len(all_ms)} frames; detector alone {d:.1f} ms, whole pipeline {a:.1f} ms "
+          f"(detect {np.median(parts['detect']):.1f}, embed {np.median(parts['embed']):.1f}, "
+          f"associate {np.median(parts['associate']):.1f}); ratio {a / d:.3f}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """One line per candidate row: mean change of HOTA and IDF1 over the baseline and the sequences it hurts."""
+    results = load_results(args.devset)
+    base = results[args.baseline]
+    seqs = [s for s in (args.seqs.split(",") if args.seqs else sorted(base)) if s != "_config" and s in base]
+    rows = [r for r in results if r != args.baseline and (not args.match or args.match in r)]
+    for r in rows:
+        common = [s for s in seqs if s in results[r]]
+        if not common:
+            continue
+        dh = np.array([results[r][s]["HOTA"] - base[s]["HOTA"] for s in common])
+        di = np.array([results[r][s]["IDF1"] - base[s]["IDF1"] for s in common])
+        worse = [s for s, a, b in zip(common, dh, di) if a < -args.tol or b < -args.tol]
+        print(f"{r:48s} n={len(common):2d} dHOTA {dh.mean():+.4f} (min {dh.min():+.3f}) dIDF1 {di.mean():+.4f} "
+              f"(min {di.min():+.3f}) worse on {len(worse)}: {','.join(w[:18] for w in worse)}")
+    return 0
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--devset", type=Path, default=DEVSET)
@@ -277,6 +402,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--seqs", default="")
     p.add_argument("--set", action="append", help="an ad-hoc configuration: overrides on the defaults")
     p.add_argument("--name", default="", help="row name of the --set configuration")
+    p.add_argument("--base", default="ds-defaults", help="configuration that --vary changes")
+    p.add_argument("--vary", action="append", help="KEY=V1|V2|...: one row per value, other settings from --base")
     p = sub.add_parser("table")
     p.add_argument("--rows", default="")
     p.add_argument("--seqs", default="")
@@ -286,13 +413,24 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("candidate")
     p.add_argument("baseline")
     p.add_argument("--tol", type=float, default=0.0)
+    p = sub.add_parser("compare")
+    p.add_argument("baseline")
+    p.add_argument("--match", default="", help="only rows whose name contains this")
+    p.add_argument("--seqs", default="")
+    p.add_argument("--tol", type=float, default=0.01)
+    p = sub.add_parser("speed")
+    p.add_argument("sequence")
+    p.add_argument("--model", required=True)
+    p.add_argument("--set", action="append")
+    p.add_argument("--repeat", type=int, default=2)
     args = ap.parse_args(argv)
     if args.cmd == "cache":
         for s in manifest(args.devset):
             if not args.seqs or s["name"] in args.seqs.split(","):
                 cache_sequence(s, args.devset, args.force)
         return 0
-    return {"run": cmd_run, "table": cmd_table, "check": cmd_check}[args.cmd](args)
+    return {"run": cmd_run, "table": cmd_table, "check": cmd_check, "compare": cmd_compare,
+            "speed": cmd_speed}[args.cmd](args)
 
 
 if __name__ == "__main__":

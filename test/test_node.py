@@ -17,6 +17,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 from vision_msgs.msg import LabelInfo
 
+from mot_ros.core.config import Config
 from mot_ros.core.synthetic import SHAPE_CLASSES, crossing_scene
 from mot_ros.ros.tracker_node import TrackerNode
 
@@ -147,7 +148,7 @@ def test_late_subscriber_gets_label_info(harness: Harness, tracker: TrackerNode)
     assert wait_for(lambda: len(store) > 0), "label_info is not latched"
     info = store[0]
     assert {(c.class_id, c.class_name) for c in info.class_map} == set(enumerate(SHAPE_CLASSES))
-    assert info.threshold == pytest.approx(0.35)
+    assert info.threshold == pytest.approx(Config().conf_threshold)
 
 
 def test_parameter_changes_take_effect_and_bad_ones_are_refused(harness: Harness, tracker: TrackerNode) -> None:

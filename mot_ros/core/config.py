@@ -48,8 +48,10 @@ class Config:
     half: bool = _p(False, "FP16 inference (CUDA only; ignored with a warning on CPU).", group="detector", reload=True)
     imgsz: int = _p(640, "Detector input size in pixels (multiple of 32). Boxes are always in input-image pixels.",
                     group="detector", range=(32, 4096), step=32)
-    conf_threshold: float = _p(0.35, "Minimum detection confidence (0.35 suppresses most phantom tracks; "
-                                "ultralytics uses 0.25).", group="detector", range=(0.0, 1.0))
+    conf_threshold: float = _p(0.6, "Detection confidence that starts a track and takes part in the first "
+                                "association (ByteTrack's and BoT-SORT's high threshold, 0.6); detections down to "
+                                "low_conf_threshold only continue tracks. Chosen on the development set "
+                                "(docs/tracking.md).", group="detector", range=(0.0, 1.0))
     iou_threshold: float = _p(0.7, "IoU threshold of the detector's non-maximum suppression.", group="detector",
                               range=(0.0, 1.0))
     max_det: int = _p(300, "Maximum detections per frame.", group="detector", range=(1, 10000))
@@ -109,8 +111,9 @@ class Config:
                                      "distance (half the cosine distance, BoT-SORT's) is at most this (BoT-SORT "
                                      "0.25); 0 uses IoU alone and skips the embedder.", group="tracker",
                                      range=(0.0, 1.0))
-    appearance_features: str = _p("bank", "Track appearance: bank (DeepSORT: up to nn_budget past samples, nearest "
-                                  "one counts) or ema (StrongSORT: one exponential moving average).",
+    appearance_features: str = _p("ema", "Track appearance: bank (DeepSORT: up to nn_budget past samples, nearest "
+                                  "one counts) or ema (StrongSORT: one exponential moving average; better with a "
+                                  "re-ID embedder such as osnet, see docs/tracking.md).",
                                   group="tracker", choices=("bank", "ema"))
     ema_alpha: float = _p(0.9, "appearance_features=ema: weight of the old average in each update (StrongSORT 0.9).",
                           group="tracker", range=(0.0, 1.0))
@@ -188,7 +191,6 @@ class Config:
                                      "embedder_model given at start-up. Paths outside are refused: a .pt file is a "
                                      "pickle that can run code, and without SROS2 any participant on the ROS domain "
                                      "can set parameters.", group="node", read_only=True)
-
     # -- depth (3D, issue 10) -----------------------------------------------------
     use_depth: bool = _p(False, "Subscribe to depth (sensor_msgs/Image, 16UC1 mm or 32FC1 m, registered to the "
                          "colour image) and camera_info, and publish detections_3d, tracks_3d and markers.",

@@ -272,6 +272,9 @@ class WorldScene:
         camera: Window position over time (None: a static window at the world's centre).
         seed: Seed of the background.
         min_visibility: Objects with a smaller visible fraction are left out of the ground truth.
+        texture: Add low-contrast clutter (lines, irregular patches) to the background, as real scenes
+            have; without it the background is a plain gradient on which camera-motion estimation only
+            finds corners on the moving objects.
     """
 
     world: Tuple[int, int]
@@ -281,6 +284,7 @@ class WorldScene:
     camera: Optional[CameraPath] = None
     seed: int = 0
     min_visibility: float = 0.4
+    texture: bool = True
 
     def frames(self, fps: float, duration_s: float) -> Iterator[Tuple[np.ndarray, List[Tuple[float, ...]]]]:
         """Yield ``(BGR frame, gt rows)`` sampled at ``fps`` for ``duration_s`` seconds.
@@ -292,6 +296,8 @@ class WorldScene:
         if fps <= 0 or duration_s <= 0:
             raise ValueError(f"frames: expected fps > 0 and duration_s > 0, got fps={fps} duration_s={duration_s}")
         bg = _background(np.random.default_rng(self.seed), *self.world)
+        if self.texture:
+            _clutter(bg, np.random.default_rng(self.seed + 1))
         for ob in self.obstacles:
             cv2.rectangle(bg, (int(ob.x1), int(ob.y1)), (int(ob.x2), int(ob.y2)), ob.color, -1)
         vw, vh = self.view
@@ -337,6 +343,25 @@ class WorldScene:
             yield img[oy:oy + vh, ox:ox + vw].copy(), sorted(rows, key=lambda r: r[1])
 
 
+def _clutter(img: np.ndarray, rng: np.random.Generator) -> None:
+    """Draw low-contrast lines and irregular patches (no circles, squares or triangles) in place."""
+    h, w = img.shape[:2]
+    n = int(w * h / 4000)
+    for _ in range(n):
+        x, y = int(rng.integers(0, w)), int(rng.integers(0, h))
+        base = img[y, x].astype(int)
+        col = tuple(int(c) for c in np.clip(base + rng.integers(-45, 46, size=3), 0, 255))
+        if rng.random() < 0.6:
+            x2, y2 = x + int(rng.integers(-60, 61)), y + int(rng.integers(-60, 61))
+            cv2.line(img, (x, y), (x2, y2), col, int(rng.integers(1, 4)), cv2.LINE_AA)
+        else:
+            k = int(rng.integers(5, 8))
+            ang = np.sort(rng.uniform(0, 2 * np.pi, k))
+            rad = rng.uniform(4, 14, k)
+            pts = np.stack([x + rad * np.cos(ang), y + rad * np.sin(ang)], 1).astype(np.int32)
+            cv2.fillPoly(img, [pts], col, cv2.LINE_AA)
+
+
 def _lane_objects(first_id: int, n: int, y: float, speed: float, world_w: int, cls: int,
                   color: Tuple[int, int, int], size: float, phase: float = 0.0) -> List[WorldObject]:
     """``n`` identical shapes spaced along a horizontal lane, all moving at ``speed`` px/s."""
@@ -351,10 +376,13 @@ def dev_scene(kind: str, view: Tuple[int, int] = (640, 480), seed: int = 0) -> W
     Kinds:
         ``occlusion``: shapes bouncing around behind two pillars and over each other.
         ``crossing``: two lanes of identical red circles moving in opposite directions, crossing
-        repeatedly, plus a diagonal lane of identical green squares.
+        repeatedly, plus a diagonal lane of identical green squares; on a plain background (no
+        texture), where camera-motion estimation sees only the moving objects.
         ``lowconf``: faded (low-contrast) shapes, some partly behind a wall, among normal ones.
         ``pan``: a mixed scene in a larger world seen through a panning and shaking window.
         ``mixed``: occluders, look-alikes and faded shapes together (static camera).
+        ``pan_steady``: six slow shapes that stay in view while the window pans fast and shakes (the
+        camera moves tens of pixels a frame at low frame rates), for camera-motion tests.
 
     Raises:
         ValueError: For an unknown kind.
@@ -374,7 +402,7 @@ def dev_scene(kind: str, view: Tuple[int, int] = (640, 480), seed: int = 0) -> W
         objs = _lane_objects(1, 3, 0.42 * vh, 110.0, vw, 0, red, 60)
         objs += _lane_objects(4, 3, 0.50 * vh, -110.0, vw, 0, red, 60, phase=vw / 6)
         objs += [WorldObject(7 + i, 1, 80 + 180 * i, 60 + 120 * i, 55, 70.0, 70.0, green) for i in range(3)]
-        return WorldScene((vw, vh), view, objs, seed=seed)
+        return WorldScene((vw, vh), view, objs, seed=seed, texture=False)
     if kind == "lowconf":
         objs = [WorldObject(i + 1, i % 3, float(rng.uniform(60, vw - 60)), float(rng.uniform(60, vh - 60)),
                             float(rng.uniform(40, 70)), float(rng.uniform(-120, 120)), float(rng.uniform(-80, 80)),
@@ -388,6 +416,14 @@ def dev_scene(kind: str, view: Tuple[int, int] = (640, 480), seed: int = 0) -> W
                             (red if i % 3 == 0 else _PALETTE[i % 7])) for i in range(10)]
         obst = [Obstacle(0.45 * ww, 0.2 * wh, 0.45 * ww + 60, 0.8 * wh)]
         return WorldScene((ww, wh), view, objs, obst, camera=pan_shake_camera((ww, wh), view), seed=seed)
+    if kind == "pan_steady":
+        ww, wh = int(vw * 1.5), int(vh * 1.33)
+        cx, cy = (ww - vw) + vw / 4.0, (wh - vh) + vh / 4.0  # the corner of the area every window position sees
+        objs = [WorldObject(i + 1, i % 3, cx + 70 + 110 * (i % 3), cy + 60 + 120 * (i // 3), 52.0,
+                            float(rng.uniform(-12, 12)), float(rng.uniform(-12, 12)), _PALETTE[i % 6])
+                for i in range(6)]
+        return WorldScene((ww, wh), view, objs, camera=pan_shake_camera((ww, wh), view, period_s=4.0, shake_px=4.0),
+                          seed=seed)
     if kind == "mixed":
         objs = _lane_objects(1, 3, 0.30 * vh, 90.0, vw, 0, red, 55)
         objs += _lane_objects(4, 3, 0.36 * vh, -90.0, vw, 0, red, 55, phase=vw / 6)
@@ -396,7 +432,7 @@ def dev_scene(kind: str, view: Tuple[int, int] = (640, 480), seed: int = 0) -> W
                              blue, alpha=(0.4 if i == 0 else 1.0)) for i in range(4)]
         obst = [Obstacle(0.5 * vw, 0.15 * vh, 0.5 * vw + 50, 0.9 * vh)]
         return WorldScene((vw, vh), view, objs, obst, seed=seed)
-    raise ValueError(f"dev_scene: expected kind occlusion, crossing, lowconf, pan or mixed, got {kind!r}")
+    raise ValueError(f"dev_scene: expected kind occlusion, crossing, lowconf, pan, pan_steady or mixed, got {kind!r}")
 
 
 # -- detections without images (trackers, parity tests, benchmark) -----------------------------------------------
