@@ -50,6 +50,10 @@ log = logging.getLogger(__name__)
 SECOND_MATCH_IOU_DISTANCE = 0.5
 """ByteTrack's gate (1 - IoU) for the second association of low-score detections."""
 
+RECOVERY_DUPLICATE_IOU = 0.7
+"""Recovery ignores a box overlapping a confirmed track's matched box this much (IoU): a detector duplicate (often
+of another class) of an object already tracked, which would drag a lost track onto the wrong object."""
+
 
 class DeepSortTracker(TrackerBase):
     """DeepSORT with optional ByteTrack, BoT-SORT and StrongSORT stages (see the module docstring).
@@ -320,6 +324,12 @@ class DeepSortTracker(TrackerBase):
                 <= cfg.max_age]
         tentative = [(k, d) for k, d in matches if not tracks[k].is_confirmed]
         pool = list(unmatched_dets) + [d for _, d in tentative]
+        held = [d for k, d in matches if tracks[k].is_confirmed]
+        if pool and held:
+            # a box that repeats a box already held by a confirmed track (a detector duplicate, often of another
+            # class) is no evidence that a lost object came back
+            overlap = 1.0 - iou_distance(ltwh[held], ltwh[pool])
+            pool = [d for j, d in enumerate(pool) if overlap[:, j].max() < RECOVERY_DUPLICATE_IOU]
         if not lost or not pool:
             return matches, unmatched_tracks, unmatched_dets
         cost = iou_distance(self.kf.to_ltwh(mean[lost]), ltwh[pool])
