@@ -51,3 +51,22 @@ def test_clean_stop_raises_nothing(ros: None) -> None:
         spinner.stop()
         node.destroy_node()
     assert not spinner.spinning
+
+
+def test_invalid_handle_inside_a_callback_is_kept(ros: None) -> None:
+    """An InvalidHandle from a callback (a destroyed publisher) is the callback's error, not a teardown race."""
+    from std_msgs.msg import String
+
+    spinner = BackgroundSpinner()
+    node = rclpy.create_node("spinner_invalid_handle")
+    pub = node.create_publisher(String, "spinner_probe", 1)
+    node.destroy_publisher(pub)
+    node.create_timer(0.01, lambda: pub.publish(String(data="x")))
+    spinner.add(node)
+    try:
+        assert wait_for(lambda: spinner.error is not None, 20.0), "the callback's InvalidHandle was not kept"
+        with pytest.raises(Exception) as info:
+            spinner.stop()
+        assert type(info.value).__name__ == "InvalidHandle"
+    finally:
+        node.destroy_node()

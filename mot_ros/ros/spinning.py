@@ -5,10 +5,31 @@ import logging
 import threading
 from typing import Optional
 
+from rclpy.exceptions import InvalidHandle
 from rclpy.executors import Executor, ExternalShutdownException, MultiThreadedExecutor, ShutdownException
 from rclpy.node import Node
 
 log = logging.getLogger(__name__)
+
+
+WAIT_SET_FUNCTIONS = frozenset({"wait_for_ready_callbacks", "_wait_for_ready_callbacks"})
+"""Executor functions that build the wait set (no user callback runs inside them)."""
+
+
+def _destroyed_while_waiting(exc: BaseException) -> bool:
+    """Tell whether ``exc`` is rclpy's InvalidHandle raised while the executor built its wait set, not in a callback.
+
+    Destroying a node, subscription or publisher while another thread spins can invalidate an entity that the
+    executor is adding to its wait set; rclpy then raises InvalidHandle from the executor itself.
+    """
+    if not isinstance(exc, InvalidHandle):
+        return False
+    tb = exc.__traceback__
+    names = set()
+    while tb is not None:
+        names.add(tb.tb_frame.f_code.co_name)
+        tb = tb.tb_next
+    return bool(names & WAIT_SET_FUNCTIONS)
 
 
 class BackgroundSpinner:
@@ -40,15 +61,20 @@ class BackgroundSpinner:
         return self._thread.is_alive()
 
     def _spin(self) -> None:
-        try:
-            self.executor.spin()
-        except (ShutdownException, ExternalShutdownException):
-            pass  # the executor or the rclpy context was shut down: the normal way out
-        except BaseException as exc:  # noqa: B902  (kept and raised again in stop())
-            if self._stopping.is_set():
-                return  # a race with executor.shutdown() tearing down its wait set: not a callback's error
-            self._error = exc
-            log.error("a callback raised; spinning stopped (raised again by stop())", exc_info=exc)
+        while True:
+            try:
+                self.executor.spin()
+                return
+            except (ShutdownException, ExternalShutdownException):
+                return  # the executor or the rclpy context was shut down: the normal way out
+            except BaseException as exc:  # noqa: B902  (kept and raised again in stop())
+                if self._stopping.is_set():
+                    return  # a race with executor.shutdown() tearing down its wait set: not a callback's error
+                if _destroyed_while_waiting(exc):
+                    continue  # a node or entity was destroyed while the executor built its wait set: go on
+                self._error = exc
+                log.error("a callback raised; spinning stopped (raised again by stop())", exc_info=exc)
+                return
 
     def add(self, node: Node) -> Node:
         """Spin ``node`` too; returns it."""
