@@ -71,7 +71,10 @@ CONFIGS: Dict[str, Dict[str, Any]] = {
     "ds-bytetrack-pub": BYTETRACK_PUB,
     "ds-botsort-pub": BOTSORT_PUB,
     "ds-strongsort-pub": STRONGSORT_PUB,
-    "ds-defaults": {"tracker": "deepsort"},
+    # the starting point of the sweep: the stage parameters as first landed (before the sweep chose defaults)
+    "ds-defaults": {**LANDED, "low_conf_threshold": 0.1, "cmc": "sparse_flow"},
+    # whatever the schema's defaults are now (the chosen ones)
+    "default": {"tracker": "deepsort"},
     # ultralytics' stock yaml: track_high_thresh 0.25, track_low_thresh 0.1 (the peers of the issue)
     "ul-bytetrack-stock": {"tracker": "bytetrack", "conf_threshold": 0.25, "low_conf_threshold": 0.1},
     "ul-botsort-stock": {"tracker": "botsort", "conf_threshold": 0.25, "low_conf_threshold": 0.1},
