@@ -96,6 +96,33 @@ def manifest(devset: Path) -> List[Dict[str, Any]]:
 
 # -- cache -------------------------------------------------------------------------------------
 
+def cache_mobilenet_sizes(seq: Dict[str, Any], devset: Path, sizes: Sequence[int]) -> None:
+    """Add mobilenet embeddings at other crop sizes (``emb_mobilenet<size>``) to a sequence's cache."""
+    from mot_ros.core.embedders import make_embedder
+
+    npz_path = devset / "cache" / f"{seq['name']}.npz"
+    data = dict(np.load(npz_path))
+    rows = data["rows"]
+    info = read_seqinfo(seq["dir"])
+    todo = [s for s in sizes if f"emb_mobilenet{s}" not in data and s != 128]
+    if not todo:
+        return
+    embedders = {s: make_embedder("mobilenet", "cpu", "", s) for s in todo}
+    feats: Dict[int, List[np.ndarray]] = {s: [] for s in todo}
+    for f in range(1, info.seq_length + 1):
+        r = rows[rows[:, 0] == f]
+        if not len(r):
+            continue
+        xyxy = np.stack([r[:, 2], r[:, 3], r[:, 2] + r[:, 4], r[:, 3] + r[:, 5]], axis=1).astype(np.float32)
+        img = read_image(info.image_path(f))
+        for s, e in embedders.items():
+            feats[s].append(e.embed(img, xyxy))
+    for s in todo:
+        data[f"emb_mobilenet{s}"] = np.concatenate(feats[s]) if feats[s] else np.zeros((0, 1), np.float32)
+    np.savez_compressed(npz_path, **data)
+    print(f"cached {seq['name']}: mobilenet at {todo}", flush=True)
+
+
 def cache_sequence(seq: Dict[str, Any], devset: Path, force: bool = False) -> Path:
     """Detections at the floor (through ``mot_track mot --save-detections``) and embeddings, once."""
     from mot_ros.core.embedders import make_embedder
@@ -195,9 +222,11 @@ def run_tracker(config: Config, cs: CachedSequence) -> Tuple[Dict[str, float], f
     """Track the cached sequence as the pipeline would; return (metrics, ms per frame of tracking)."""
     tracker = build_tracker(config)
     floor = min(config.conf_threshold, getattr(config, "low_conf_threshold", config.conf_threshold))
-    emb_all = cs.emb.get(config.embedder) if tracker.needs_appearance else None
+    key = config.embedder + (str(config.embedder_size) if config.embedder == "mobilenet" and config.embedder_size != 128
+                             else "")
+    emb_all = cs.emb.get(key) if tracker.needs_appearance else None
     if tracker.needs_appearance and emb_all is None:
-        raise ValueError(f"{cs.seq['name']}: no cached {config.embedder} embeddings")
+        raise ValueError(f"{cs.seq['name']}: no cached {key} embeddings (sweep_trackers.py cache --mobilenet-sizes)")
     rows: List[Tuple[float, ...]] = []
     t_total = 0.0
     for f, (dets, idx) in enumerate(cs.frames, 1):
@@ -400,6 +429,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     p = sub.add_parser("cache")
     p.add_argument("--seqs", default="")
     p.add_argument("--force", action="store_true")
+    p.add_argument("--mobilenet-sizes", default="", help="also cache mobilenet at these crop sizes, e.g. 64,96")
     p = sub.add_parser("run")
     p.add_argument("--configs", default="", help="comma-separated names from CONFIGS or registered trackers")
     p.add_argument("--seqs", default="")
@@ -431,6 +461,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         for s in manifest(args.devset):
             if not args.seqs or s["name"] in args.seqs.split(","):
                 cache_sequence(s, args.devset, args.force)
+                if args.mobilenet_sizes:
+                    cache_mobilenet_sizes(s, args.devset, [int(x) for x in args.mobilenet_sizes.split(",")])
         return 0
     return {"run": cmd_run, "table": cmd_table, "check": cmd_check, "compare": cmd_compare,
             "speed": cmd_speed}[args.cmd](args)
