@@ -61,9 +61,9 @@ LANDED: Dict[str, Any] = {"tracker": "deepsort", "low_conf_threshold": 0.35, "cm
                           "fuse_score": False, "recovery": True, "box_source": "kalman", "conf_threshold": 0.35}
 # Published settings mapped onto our stages (thresholds are per-detector; ours start at the ultralytics ones).
 BYTETRACK_PUB: Dict[str, Any] = {**LANDED, "low_conf_threshold": 0.1, "fuse_score": True, "recovery": False}
-BOTSORT_PUB: Dict[str, Any] = {**BYTETRACK_PUB, "cmc": "sparse_flow", "association": "fused", "proximity_threshold": 0.5,
-                               "appearance_threshold": 0.25, "appearance_features": "ema", "ema_alpha": 0.9,
-                               "kalman_state": "xywh"}
+BOTSORT_PUB: Dict[str, Any] = {**BYTETRACK_PUB, "cmc": "sparse_flow", "association": "fused",
+                               "proximity_threshold": 0.5, "appearance_threshold": 0.25, "appearance_features": "ema",
+                               "ema_alpha": 0.9, "kalman_state": "xywh"}
 STRONGSORT_PUB: Dict[str, Any] = {**LANDED, "cmc": "ecc", "appearance_features": "ema", "ema_alpha": 0.9,
                                   "nsa_kalman": True, "n_init": 3, "max_cosine_distance": 0.2, "recovery": False}
 CONFIGS: Dict[str, Dict[str, Any]] = {
@@ -275,8 +275,11 @@ def save_row(devset: Path, name: str, row: Dict[str, Any]) -> None:
 
 
 def named_config(name: str) -> Dict[str, Any]:
-    """Overrides of a row name: ``CONFIGS`` entry or tracker name, ``@osnet`` suffix for the OSNet embedder,
-    ``[k=v]`` suffixes for single changes."""
+    """Overrides of a row name.
+
+    A ``CONFIGS`` entry or a tracker name, then ``[k=v]`` suffixes for single changes (the right-most wins) and
+    an ``@osnet`` suffix for the OSNet embedder.
+    """
     base, osnet = (name[:-6], True) if name.endswith("@osnet") else (name, False)
     changes: Dict[str, Any] = {}
     while base.endswith("]") and "[" in base:
