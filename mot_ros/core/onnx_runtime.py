@@ -20,7 +20,7 @@ from __future__ import annotations
 import io
 import logging
 import warnings
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -162,30 +162,50 @@ def dynamic_batch(sess: Any, model_path: str, threads: int = 0) -> Optional[Any]
 class OpenVinoSession:
     """An OpenVINO CPU model with onnxruntime's ``run(None, {name: x}) -> [y]`` call, for the embedders.
 
+    OpenVINO's CPU plugin is slow on dynamic shapes (shape inference and memory
+    set-up on every call), so the batch is padded up to the next power of two
+    and each such size gets its own static compiled model, built on first use.
+    Batches larger than ``max_batch`` run in chunks.
+
     Args:
         onnx_bytes: The serialised ONNX graph (batch dimension free).
         threads: Inference threads (0: OpenVINO's default).
+        max_batch: Largest compiled batch.
     """
 
-    def __init__(self, onnx_bytes: bytes, threads: int = 0) -> None:
+    def __init__(self, onnx_bytes: bytes, threads: int = 0, max_batch: int = 32) -> None:
         import openvino as ov
 
-        core = ov.Core()
-        model = core.read_model(onnx_bytes)
-        shape = model.inputs[0].get_partial_shape()
-        shape[0] = ov.Dimension(-1)  # any batch: one compiled model for every number of crops
-        model.reshape({model.inputs[0].any_name: shape})
-        cfg: Dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
+        self._core = ov.Core()
+        self._model = self._core.read_model(onnx_bytes)
+        self._cfg: Dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
         if threads:
-            cfg["INFERENCE_NUM_THREADS"] = int(threads)
-        self._compiled = core.compile_model(model, "CPU", cfg)
-        self.input_name = model.inputs[0].any_name
-        self.output_dim = model.outputs[0].get_partial_shape()[-1].get_length()
+            self._cfg["INFERENCE_NUM_THREADS"] = int(threads)
+        self._compiled: Dict[int, Any] = {}
+        self.max_batch = int(max_batch)
+        self.input_name = self._model.inputs[0].any_name
+        self.output_dim = self._model.outputs[0].get_partial_shape()[-1].get_length()
+
+    def _for_batch(self, n: int, item_shape: Tuple[int, ...]) -> Any:
+        c = self._compiled.get(n)
+        if c is None:
+            model = self._model.clone()
+            model.reshape({self.input_name: [n, *item_shape]})
+            c = self._compiled[n] = self._core.compile_model(model, "CPU", self._cfg)
+        return c
 
     def run(self, output_names: Any, feed: Dict[str, np.ndarray]) -> List[np.ndarray]:
         """Run on the one input in ``feed``; returns [first output] (``output_names`` is ignored)."""
         (x,) = feed.values()
-        return [self._compiled(x)[0]]
+        outs = []
+        for start in range(0, len(x), self.max_batch):
+            chunk = x[start:start + self.max_batch]
+            n = len(chunk)
+            size = 1 << (n - 1).bit_length()  # next power of two
+            if size != n:
+                chunk = np.concatenate([chunk, np.zeros((size - n, *chunk.shape[1:]), chunk.dtype)])
+            outs.append(self._for_batch(size, tuple(chunk.shape[1:]))(chunk)[0][:n])
+        return [np.concatenate(outs) if len(outs) > 1 else outs[0]]
 
 
 def openvino_session(onnx_bytes: bytes, reference: Any, example: np.ndarray, rtol: float = 1e-3,
