@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Whole tracking pipeline against ultralytics' bare detector on a CPU, on one MOTChallenge sequence.
+r"""Whole tracking pipeline against ultralytics' bare detector on a CPU, on one MOTChallenge sequence.
 
 Alternates, ``--rounds`` times: ultralytics' own ``YOLO(model).predict`` over
 every frame of the sequence (the model file's own runtime: onnxruntime for an
@@ -48,10 +48,16 @@ def main(argv: List[str] | None = None) -> int:
     p.add_argument("--model", required=True)
     p.add_argument("--set", action="append", default=[], help="mot_track parameter override (repeatable)")
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--predict-conf", type=float, default=0.35, help="predict's conf (our conf_threshold default)")
+    p.add_argument("--predict-conf", type=float, default=None,
+                   help="predict's conf (default: our conf_threshold default from the schema)")
     p.add_argument("--predict-classes", default="0", help="predict's classes, comma-separated indices")
     p.add_argument("--imgsz", type=int, default=640)
     args = p.parse_args(argv)
+    if args.predict_conf is None:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from mot_ros.core.config import Config
+
+        args.predict_conf = Config().conf_threshold
     env = dict(os.environ, YOLO_OFFLINE="1", YOLO_VERBOSE="False")
     py = sys.executable
     mot_track = [py, "-m", "mot_ros.tools.mot_track", "mot", args.sequence, "--model", args.model, "--eval", "-q"]
