@@ -41,8 +41,10 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def unmatched(a: Detections, b: Detections, min_iou: float = 0.9, max_score_diff: float = 0.05,
               ignore_below: float = 0.0) -> List[Tuple[float, float]]:
-    """Boxes of ``a`` scored >= ``ignore_below`` without a same-class box of ``b`` at IoU >= min_iou and a score
-    within max_score_diff; returned as (score, best IoU)."""
+    """Boxes of ``a`` (scored >= ``ignore_below``) that no box of ``b`` matches, as (score, best IoU).
+
+    A match has the same class, IoU >= ``min_iou`` and a score within ``max_score_diff``.
+    """
     out = []
     m = iou_matrix(a.xyxy, b.xyxy) if len(a) and len(b) else np.zeros((len(a), len(b)))
     for i in range(len(a)):
