@@ -48,7 +48,7 @@ def harness(tracker: TrackerNode, spinner):  # type: ignore[no-untyped-def]
     spinner.add(h)
     assert h.wait_connected(), "tracker did not subscribe to image"
     assert wait_for(lambda: tracker.input_reliability == ReliabilityPolicy.RELIABLE, 5.0), "auto QoS did not match"
-    assert wait_for(lambda: subscription_reliabilities(h, "/image", "tracker_node") == [ReliabilityPolicy.RELIABLE])
+    assert wait_for(lambda: ReliabilityPolicy.RELIABLE in subscription_reliabilities(h, "/image", "tracker_node"))
     tracker.pipeline.reset()
     yield h
     spinner.remove(tracker)
@@ -291,9 +291,10 @@ def test_auto_qos_matches_best_effort_and_reliable_publishers(started_tracker, s
         try:
             assert h.wait_connected()
             assert wait_for(lambda: node.input_reliability == rel, 5.0), f"auto QoS did not match {rel.name}"
-            # the real subscription, as the ROS graph sees it, not the node's bookkeeping
-            assert wait_for(lambda: subscription_reliabilities(h, "/qos/image", "tracker_qos") == [rel], 10.0), \
-                f"graph: {subscription_reliabilities(h, '/qos/image', 'tracker_qos')}, expected [{rel.name}]"
+            # the real subscription, as the ROS graph sees it, not the node's bookkeeping (the old one may live on
+            # for 2 s after a switch; the switch test checks that it goes)
+            assert wait_for(lambda: rel in subscription_reliabilities(h, "/qos/image", "tracker_qos"), 10.0), \
+                f"graph: {subscription_reliabilities(h, '/qos/image', 'tracker_qos')}, expected {rel.name}"
             got = sum(h.send_and_wait(FRAMES[i].image, 900 + i, frame_id="x", encoding="bgr8") is not None
                       for i in range(5))
             assert got == 5, f"{rel.name} publisher: {got}/5 frames answered"
