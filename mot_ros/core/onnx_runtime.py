@@ -163,17 +163,19 @@ class OpenVinoSession:
     """An OpenVINO CPU model with onnxruntime's ``run(None, {name: x}) -> [y]`` call, for the embedders.
 
     OpenVINO's CPU plugin is slow on dynamic shapes (shape inference and memory
-    set-up on every call), so the batch is padded up to the next power of two
-    and each such size gets its own static compiled model, built on first use.
-    Batches larger than ``max_batch`` run in chunks.
+    set-up on every call), so the batch is zero-padded up to the next of
+    ``BATCH_SIZES`` and each such size gets its own static compiled model, built
+    on first use. Larger batches run in chunks of the largest size.
 
     Args:
         onnx_bytes: The serialised ONNX graph (batch dimension free).
         threads: Inference threads (0: OpenVINO's default).
-        max_batch: Largest compiled batch.
     """
 
-    def __init__(self, onnx_bytes: bytes, threads: int = 0, max_batch: int = 32) -> None:
+    BATCH_SIZES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
+    """Compiled batch sizes: at most a third of a call is padding (beyond 4 crops)."""
+
+    def __init__(self, onnx_bytes: bytes, threads: int = 0) -> None:
         import openvino as ov
 
         self._core = ov.Core()
@@ -182,7 +184,6 @@ class OpenVinoSession:
         if threads:
             self._cfg["INFERENCE_NUM_THREADS"] = int(threads)
         self._compiled: Dict[int, Any] = {}
-        self.max_batch = int(max_batch)
         self.input_name = self._model.inputs[0].any_name
         self.output_dim = self._model.outputs[0].get_partial_shape()[-1].get_length()
 
@@ -198,10 +199,11 @@ class OpenVinoSession:
         """Run on the one input in ``feed``; returns [first output] (``output_names`` is ignored)."""
         (x,) = feed.values()
         outs = []
-        for start in range(0, len(x), self.max_batch):
-            chunk = x[start:start + self.max_batch]
+        largest = self.BATCH_SIZES[-1]
+        for start in range(0, len(x), largest):
+            chunk = x[start:start + largest]
             n = len(chunk)
-            size = 1 << (n - 1).bit_length()  # next power of two
+            size = next(b for b in self.BATCH_SIZES if b >= n)
             if size != n:
                 chunk = np.concatenate([chunk, np.zeros((size - n, *chunk.shape[1:]), chunk.dtype)])
             outs.append(self._for_batch(size, tuple(chunk.shape[1:]))(chunk)[0][:n])
