@@ -208,8 +208,8 @@ def restore(originals: Dict[Path, str]) -> None:
         path.write_text(text)
 
 
-def junit_outcomes(xml: Path) -> Dict[str, bool]:
-    """Test id (``test/file.py::name[param]``) -> passed, from a pytest junit file."""
+def junit_outcomes(xml: Path, messages: Optional[Dict[str, str]] = None) -> Dict[str, bool]:
+    """Test id (``test/file.py::name[param]``) -> passed, from a pytest junit file (failure texts into ``messages``)."""
     out: Dict[str, bool] = {}
     if not xml.is_file():
         return out
@@ -218,12 +218,15 @@ def junit_outcomes(xml: Path) -> Dict[str, bool]:
         tid = f"{module}.py::{case.get('name')}"
         if case.find("skipped") is not None:
             continue
-        out[tid] = case.find("failure") is None and case.find("error") is None
+        bad = [e for e in (case.find("failure"), case.find("error")) if e is not None]
+        out[tid] = not bad
+        if bad and messages is not None:
+            messages[tid] = "; ".join((e.get("message") or "")[:300] for e in bad)
     return out
 
 
 def selected(outcomes: Dict[str, bool], tests: Sequence[str]) -> Dict[str, bool]:
-    """The outcomes that belong to the selections ``tests`` (files or file::test, parameters included)."""
+    """Keep the outcomes that belong to the selections ``tests`` (files or file::test, parameters included)."""
     def belongs(tid: str, sel: str) -> bool:
         return tid == sel or tid.startswith(sel + "[") or ("::" not in sel and tid.startswith(sel + "::"))
     return {tid: ok for tid, ok in outcomes.items() if any(belongs(tid, s) for s in tests)}
@@ -254,8 +257,11 @@ def check(mutants: Sequence[Mutant], python: str, timeout: float, keep: bool, lo
         log.write(f"copy: {copy} (imports verified)\n")
         all_tests = sorted({t for m in mutants for t in m.tests})
         rc, secs, tail = run_tests(python, copy, all_tests, tmp / "baseline.xml", timeout * 3)
-        baseline = junit_outcomes(tmp / "baseline.xml")
+        why: Dict[str, str] = {}
+        baseline = junit_outcomes(tmp / "baseline.xml", why)
         log.write(f"baseline: {sum(baseline.values())}/{len(baseline)} tests pass ({secs:.0f} s)\n")
+        for tid, text in why.items():
+            log.write(f"  baseline failure {tid}: {text}\n")
         if not baseline:
             raise SystemExit(f"mutation_check: the baseline run produced no results (exit {rc}):\n{tail}")
         for m in mutants:
@@ -299,7 +305,7 @@ def check(mutants: Sequence[Mutant], python: str, timeout: float, keep: bool, lo
 
 
 def markdown(results: Sequence[Result]) -> str:
-    """The result table in Markdown."""
+    """Format the result table in Markdown."""
     lines = ["| planted bug | from | tests run | tests failed | caught |", "|---|---|---|---|---|"]
     for r in results:
         m = r.mutant

@@ -27,7 +27,8 @@ tracks keep a 512-byte sample a frame for 8,000 frames: about 20 MB) or keeping 
 def test_soak_10000_frames_memory_flat_ids_monotonic() -> None:
     """20 objects that come and go for 10,000 frames, five of them for good, with nn_budget set and one reset."""
     rng = np.random.default_rng(0)
-    tr = make_tracker(Config(max_age=MAX_AGE, n_init=3, nn_budget=100))
+    # appearance_features=bank: the DeepSORT sample bank, the memory that nn_budget bounds (ema keeps one vector)
+    tr = make_tracker(Config(max_age=MAX_AGE, n_init=3, nn_budget=100, appearance_features="bank"))
     trails = Trails(30)
     n, dim = 20, 128
     pos = rng.uniform(50, 600, size=(n, 2))
