@@ -116,9 +116,9 @@ class CameraMotion:
         self.last = IDENTITY.copy()
         """The last affine returned."""
         self.rejected = 0
+        """Estimates refused as implausible (see :func:`plausible`) and replaced by the identity."""
         self.background_points = MIN_BACKGROUND_POINTS
         """sparse_flow: corners kept for the next estimate after dropping those on detections."""
-        """Estimates refused as implausible (see :func:`plausible`) and replaced by the identity."""
 
     @property
     def enabled(self) -> bool:
@@ -139,7 +139,6 @@ class CameraMotion:
 
     def _make(self, width: int) -> object:
         from ultralytics.trackers.utils.gmc import GMC
-
 
         factor = self.downscale or auto_downscale(width)
         gmc = GMC(method=GMC_METHODS[self.method], downscale=factor)

@@ -169,9 +169,11 @@ class KalmanFilter:
 
     def project(self, mean: np.ndarray, cov: np.ndarray,
                 confidence: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
-        """Measurement-space means (N, 4) and innovation covariances (N, 4, 4).
+        """Project states to measurement space: means (N, 4) and innovation covariances (N, 4, 4).
 
         Args:
+            mean: (N, 8) state means.
+            cov: (N, 8, 8) state covariances.
             confidence: (N,) detection scores; with ``nsa`` the measurement noise is scaled by them.
         """
         var = self._measurement_var(mean)
