@@ -1,6 +1,6 @@
 """Render data/demo_shapes.mp4, the demo input shipped in the repo (deterministic).
 
-    .venv/bin/python scripts/make_demo_video.py
+Usage: ``.venv/bin/python scripts/make_demo_video.py``
 """
 from __future__ import annotations
 

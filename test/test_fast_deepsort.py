@@ -72,7 +72,7 @@ class _ReferenceWithArrays(Reference):
 
 
 def test_adapter_outputs_unchanged() -> None:
-    """DeepSortTracker on FastTracker gives the outputs it gave on deep-sort-realtime's Tracker."""
+    """The legacy DeepSortTracker on FastTracker gives the outputs it gave on deep-sort-realtime's Tracker."""
     cfg = Config(n_init=2, max_age=10)
     fast, ref = DeepSortTracker(cfg), DeepSortTracker(cfg)
     fast._t = FastTracker(SampleBank(cfg.max_cosine_distance, cfg.nn_budget), max_iou_distance=cfg.max_iou_distance,
@@ -85,8 +85,8 @@ def test_adapter_outputs_unchanged() -> None:
         det = Detections(xyxy, [r[1] for r in rows], [r[2] for r in rows])
         emb = np.array([r[3] for r in rows], np.float32).reshape(len(rows), -1)
         out_f, out_r = fast.update(det, emb), ref.update(det, emb)
-        assert [(o.track_id, o.class_id, o.matched) for o in out_f] == [(o.track_id, o.class_id, o.matched)
-                                                                         for o in out_r]
+        key = [(o.track_id, o.class_id, o.matched) for o in out_r]
+        assert [(o.track_id, o.class_id, o.matched) for o in out_f] == key
         for x, y in zip(out_f, out_r):
             np.testing.assert_allclose(x.xyxy, y.xyxy, atol=1e-6)
             assert x.score == y.score

@@ -26,7 +26,7 @@ def _frames() -> List[np.ndarray]:
 
 
 def _rows(dets) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """MOTChallenge rows (frame from 1, id, left, top, width, height) of the detection messages, in order."""
+    """Rows in MOTChallenge layout (frame from 1, id, left, top, width, height) of the messages, in order."""
     rows = [(i, int(d.id), d.bbox.center.position.x - d.bbox.size_x / 2, d.bbox.center.position.y - d.bbox.size_y / 2,
              d.bbox.size_x, d.bbox.size_y) for i, (_, m) in enumerate(dets, 1) for d in m.detections]
     return np.array(rows, float).reshape(-1, 6)

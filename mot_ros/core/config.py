@@ -49,9 +49,9 @@ class Config:
     imgsz: int = _p(640, "Detector input size in pixels (multiple of 32). Boxes are always in input-image pixels.",
                     group="detector", range=(32, 4096), step=32)
     conf_threshold: float = _p(0.6, "Detection confidence that starts a track and takes part in the first "
-                                "association (ByteTrack's and BoT-SORT's high threshold, 0.6); detections down to "
-                                "low_conf_threshold only continue tracks. Chosen on the development set "
-                                "(docs/tracking.md).", group="detector", range=(0.0, 1.0))
+                               "association (ByteTrack's and BoT-SORT's high threshold, 0.6); detections down to "
+                               "low_conf_threshold only continue tracks. Chosen on the development set "
+                               "(docs/tracking.md).", group="detector", range=(0.0, 1.0))
     iou_threshold: float = _p(0.7, "IoU threshold of the detector's non-maximum suppression.", group="detector",
                               range=(0.0, 1.0))
     max_det: int = _p(300, "Maximum detections per frame.", group="detector", range=(1, 10000))

@@ -385,7 +385,7 @@ class FastTracker(ReferenceTracker):
                         cost[r, cc] = self.metric.nearest(tracks[level_tracks[r]].track_id, features[cols[cc]])
                 m, _, unmatched_dets = _min_cost_matching(cost, threshold, level_tracks, unmatched_dets)
                 matches_a += m
-        unmatched_a = list(set(confirmed) - set(k for k, _ in matches_a))
+        unmatched_a = list(set(confirmed) - {k for k, _ in matches_a})
 
         # IoU stage: unconfirmed tracks and those missed for exactly one frame
         candidates = unconfirmed + [k for k in unmatched_a if tracks[k].time_since_update == 1]

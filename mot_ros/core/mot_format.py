@@ -164,7 +164,7 @@ def load_rows(path: PathLike, min_columns: int = 6, what: str = "MOT file") -> n
         line = line.strip()
         if not line or line.startswith("#"):
             continue
-        parts = [s for s in (line.split(",") if "," in line else line.split())]
+        parts = list(line.split(",") if "," in line else line.split())
         try:
             vals = [float(s) for s in parts]
         except ValueError:
