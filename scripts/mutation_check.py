@@ -221,7 +221,10 @@ def junit_outcomes(xml: Path, messages: Optional[Dict[str, str]] = None) -> Dict
         bad = [e for e in (case.find("failure"), case.find("error")) if e is not None]
         out[tid] = not bad
         if bad and messages is not None:
-            messages[tid] = "; ".join((e.get("message") or "")[:300] for e in bad)
+            err = case.find("system-err")
+            tail = (err.text or "")[-1500:] if err is not None else ""
+            text = "; ".join((e.get("message") or "")[:300] for e in bad)
+            messages[tid] = text + (f"\n    stderr: {tail}" if tail else "")
     return out
 
 
@@ -236,7 +239,7 @@ def run_tests(python: str, copy: Path, tests: Sequence[str], xml: Path, timeout:
     """Run pytest on ``tests`` in ``copy``; return (exit code, seconds, output tail). 124 on timeout."""
     if xml.exists():
         xml.unlink()
-    cmd = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={xml}",
+    cmd = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={xml}", "-o", "junit_logging=all",
            *tests]
     t0 = time.monotonic()
     try:
