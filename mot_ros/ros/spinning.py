@@ -12,6 +12,8 @@ from rclpy.node import Node
 log = logging.getLogger(__name__)
 
 
+MAX_WAIT_SET_RACES = 1000
+"""More wait-set InvalidHandles than this in one spinner's life is not a race but a stuck entity: an error."""
 WAIT_SET_FUNCTIONS = frozenset({"wait_for_ready_callbacks", "_wait_for_ready_callbacks"})
 """Executor functions that build the wait set (no user callback runs inside them)."""
 
@@ -37,7 +39,9 @@ class BackgroundSpinner:
 
     An exception raised by a callback ends the spinning (as ``Executor.spin`` does), is logged at once
     with its traceback, kept in :attr:`error`, and raised again by :meth:`stop`, so a crashing callback
-    fails the caller instead of showing up later as a silent timeout.
+    fails the caller instead of showing up later as a silent timeout. rclpy's InvalidHandle raised while the
+    executor builds its wait set (an entity destroyed by another thread meanwhile) is a race, not a callback's
+    error: spinning goes on (up to ``MAX_WAIT_SET_RACES`` times).
 
     Args:
         executor: The executor to spin (default: a 4-thread MultiThreadedExecutor).
@@ -46,6 +50,7 @@ class BackgroundSpinner:
     def __init__(self, executor: Optional[Executor] = None) -> None:
         self.executor = executor if executor is not None else MultiThreadedExecutor(num_threads=4)
         self._error: Optional[BaseException] = None
+        self._races = 0
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._spin, daemon=True)
         self._thread.start()
@@ -70,7 +75,8 @@ class BackgroundSpinner:
             except BaseException as exc:  # noqa: B902  (kept and raised again in stop())
                 if self._stopping.is_set():
                     return  # a race with executor.shutdown() tearing down its wait set: not a callback's error
-                if _destroyed_while_waiting(exc):
+                if _destroyed_while_waiting(exc) and self._races < MAX_WAIT_SET_RACES:
+                    self._races += 1
                     continue  # a node or entity was destroyed while the executor built its wait set: go on
                 self._error = exc
                 log.error("a callback raised; spinning stopped (raised again by stop())", exc_info=exc)
