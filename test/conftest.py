@@ -48,7 +48,7 @@ def shapes_model() -> str:
 
 @pytest.fixture(scope="module")
 def ros() -> Iterator[None]:
-    """rclpy initialised for the module, shut down afterwards."""
+    """Initialise rclpy for the module and shut it down afterwards."""
     import rclpy
 
     rclpy.init()
@@ -91,7 +91,7 @@ def start_tracker(model: str, name: str = "tracker_node", namespace: str = "", *
 
 @pytest.fixture
 def started_tracker(spinner: Spinner, shapes_model: str) -> Iterator[Callable[..., Any]]:
-    """``started_tracker(name=..., **params)``: an active TrackerNode spinning on ``spinner``; torn down after."""
+    """Start active TrackerNodes spinning on ``spinner`` (call it with a name and parameters); torn down after."""
     from ros_harness import teardown
 
     nodes: List[Any] = []
