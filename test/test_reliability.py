@@ -19,8 +19,9 @@ PERMANENT = 5
 MAX_AGE = 30
 MEMORY_GROWTH_MB = 8.0
 """Allowed growth of traced allocations (tracemalloc) over the last 9,000 frames; measured 0.8 MB, and 22.9 MB
-with nn_budget ignored. The README claims memory stays flat; 8 MB leaves room for noise, while ignoring nn_budget (the five permanent objects'
-tracks keep a 512-byte sample a frame for 8,000 frames: about 20 MB) or keeping dead tracks grows far more."""
+with nn_budget ignored. The README claims memory stays flat; 8 MB leaves room for noise, while ignoring nn_budget
+(the five permanent objects' tracks keep a 512-byte sample a frame for 8,000 frames: about 20 MB) or keeping dead
+tracks grows far more."""
 
 
 @pytest.mark.slow
