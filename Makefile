@@ -15,12 +15,11 @@ demo: venv
 	$(VENV)/bin/mot_demo --output-dir out
 
 ## All tests (unit, node over DDS, offline tools); tests on ../shared/data skip when it is absent
-# The in-process node tests (test/test_node*.py) run in a pytest process of their own, isolated from the
-# model-export and tracking tests: in one of several full single-process runs the module-scoped tracker of
-# test_node.py stopped receiving frames after ~140 other tests (not reproduced in isolation; see README, Tests).
+# test/test_node.py runs in a pytest process of its own: in 2 of 4 full single-process runs its module-scoped
+# tracker stopped processing frames part-way (never in 7 runs of the file alone; cause not found, see README, Tests).
 test: venv
-	$(PY) -m pytest -q -p no:cacheprovider test --ignore-glob='*/test_node*.py'
-	$(PY) -m pytest -q -p no:cacheprovider $(sort $(wildcard test/test_node*.py))
+	$(PY) -m pytest -q -p no:cacheprovider test --ignore=test/test_node.py
+	$(PY) -m pytest -q -p no:cacheprovider test/test_node.py
 
 ## Stage-by-stage benchmark (not part of the tests); writes out/bench.json
 bench: venv
