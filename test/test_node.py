@@ -29,7 +29,7 @@ FRAMES = list(crossing_scene(640, 480, n_frames=60))
 SMALL = list(crossing_scene(160, 120, n_frames=60))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def tracker(ros: None, shapes_model: str):  # type: ignore[no-untyped-def]
     import os.path
     import tempfile  # run-time model changes are confined to model_dirs: the model's and the tests' temp dirs
