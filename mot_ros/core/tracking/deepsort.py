@@ -2,8 +2,8 @@
 
 With every modern stage off (``low_conf_threshold == conf_threshold``,
 ``cmc: none``, ``association: cascade``, ``appearance_features: bank``,
-``kalman_state: xyah``, ``nsa_kalman``, ``fuse_score`` and ``recovery``
-false) it makes deep-sort-realtime's decisions: same IDs, matches and boxes
+``kalman_state: xyah``, ``nsa_kalman``, ``fuse_score``, ``recovery`` and
+``confirm_first_frame`` false) it makes deep-sort-realtime's decisions: same IDs, matches and boxes
 (test/test_tracking_parity.py). One frame:
 
 1. Kalman prediction of every track (batched).
@@ -28,6 +28,8 @@ false) it makes deep-sort-realtime's decisions: same IDs, matches and boxes
    scaled by the score, StrongSORT), misses, new tentative tracks from the
    high detections nobody took, deletions, appearance book-keeping
    (``appearance_features``: DeepSORT's sample bank or StrongSORT's EMA).
+   ``confirm_first_frame`` (ByteTrack, BoT-SORT): the tracks born on the
+   first frame after construction or :meth:`reset` are confirmed at once.
 """
 from __future__ import annotations
 
@@ -62,7 +64,7 @@ class DeepSortTracker(TrackerBase):
         config: Uses the tracker group (max_age, n_init, max_cosine_distance, max_iou_distance, nn_budget,
             gating_only_position, low_conf_threshold, cmc, cmc_downscale, association, proximity_threshold,
             appearance_threshold, appearance_features, ema_alpha, kalman_state, nsa_kalman, fuse_score,
-            recovery), conf_threshold, box_source and publish_coasting.
+            recovery, confirm_first_frame), conf_threshold, box_source and publish_coasting.
         first_id: The first track ID.
     """
 
@@ -75,6 +77,8 @@ class DeepSortTracker(TrackerBase):
         self.cmc = CameraMotion(config.cmc, config.cmc_downscale)
         self.recovered = 0
         """Matches made by the recovery stage (diagnostics)."""
+        self.frames = 0
+        """Frames since construction or the last reset."""
         self.apply_config(config)
 
     # -- interface --------------------------------------------------------------
@@ -113,6 +117,7 @@ class DeepSortTracker(TrackerBase):
         """Drop all tracks and the camera-motion history; IDs keep counting up."""
         self.tracks = []
         self.cmc.reset()
+        self.frames = 0
 
     # -- one frame --------------------------------------------------------------
     def update(self, detections: Detections, embeddings: Optional[np.ndarray] = None,
@@ -187,8 +192,10 @@ class DeepSortTracker(TrackerBase):
         for t in tracks:
             if t.is_confirmed:
                 t.commit_features(budget)
+        first = self.frames == 0
+        self.frames += 1
         for t in tracks:
-            t.confirm_if_ready(cfg.n_init)
+            t.confirm_if_ready(1 if first and cfg.confirm_first_frame else cfg.n_init)
         return self._publish()
 
     # -- association --------------------------------------------------------------
