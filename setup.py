@@ -15,7 +15,8 @@ DATA_FILES = [
     ("share/" + PACKAGE, ["package.xml"]),
     ("share/" + PACKAGE + "/launch", sorted(glob("launch/*.launch.py"))),
     ("share/" + PACKAGE + "/config", sorted(glob("config/*.yaml") + glob("config/*.xml"))),
-    ("share/" + PACKAGE + "/models", sorted(glob("models/*.pt") + ["models/README.md"])),
+    ("share/" + PACKAGE + "/models",
+     sorted(glob("models/*.pt") + glob("models/*.xml") + glob("models/*.bin") + ["models/README.md"])),
     ("share/" + PACKAGE + "/data", ["data/demo_shapes.mp4"]),
 ]
 

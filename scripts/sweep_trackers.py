@@ -97,19 +97,28 @@ def manifest(devset: Path) -> List[Dict[str, Any]]:
 
 # -- cache -------------------------------------------------------------------------------------
 
-def cache_mobilenet_sizes(seq: Dict[str, Any], devset: Path, sizes: Sequence[int]) -> None:
-    """Add mobilenet embeddings at other crop sizes (``emb_mobilenet<size>``) to a sequence's cache."""
+def mobilenet_key(size: int, int8: bool) -> str:
+    """Cache key of mobilenet embeddings: ``mobilenet`` (float32, 128), ``mobilenet<size>``, ``mobilenet_int8``."""
+    return "mobilenet" + (str(size) if size != 128 else "") + ("_int8" if int8 else "")
+
+
+def cache_mobilenet_sizes(seq: Dict[str, Any], devset: Path, sizes: Sequence[int], int8: bool = True) -> None:
+    """Add mobilenet embeddings at other crop sizes (float32) and the int8 model's (128) to a sequence's cache."""
     from mot_ros.core.embedders import make_embedder
 
     npz_path = devset / "cache" / f"{seq['name']}.npz"
     data = dict(np.load(npz_path))
     rows = data["rows"]
     info = read_seqinfo(seq["dir"])
-    todo = [s for s in sizes if f"emb_mobilenet{s}" not in data and s != 128]
+    variants = [(s, False) for s in sizes if s != 128] + ([(128, True)] if int8 else [])
+    todo = [v for v in variants if f"emb_{mobilenet_key(*v)}" not in data]
     if not todo:
         return
-    embedders = {s: make_embedder("mobilenet", "cpu", "", s) for s in todo}
-    feats: Dict[int, List[np.ndarray]] = {s: [] for s in todo}
+    embedders = {v: make_embedder("mobilenet", "cpu", "", v[0], int8=v[1]) for v in todo}
+    for v, e in embedders.items():
+        if v[1] and e.runtime != "openvino-int8":
+            raise ValueError(f"mobilenet int8: expected the openvino-int8 runtime, got {e.runtime}")
+    feats: Dict[Tuple[int, bool], List[np.ndarray]] = {v: [] for v in todo}
     for f in range(1, info.seq_length + 1):
         r = rows[rows[:, 0] == f]
         if not len(r):
@@ -118,10 +127,10 @@ def cache_mobilenet_sizes(seq: Dict[str, Any], devset: Path, sizes: Sequence[int
         img = read_image(info.image_path(f))
         for s, e in embedders.items():
             feats[s].append(e.embed(img, xyxy))
-    for s in todo:
-        data[f"emb_mobilenet{s}"] = np.concatenate(feats[s]) if feats[s] else np.zeros((0, 1), np.float32)
+    for v in todo:
+        data[f"emb_{mobilenet_key(*v)}"] = np.concatenate(feats[v]) if feats[v] else np.zeros((0, 1), np.float32)
     np.savez_compressed(npz_path, **data)
-    print(f"cached {seq['name']}: mobilenet at {todo}", flush=True)
+    print(f"cached {seq['name']}: mobilenet {[mobilenet_key(*v) for v in todo]}", flush=True)
 
 
 def cache_sequence(seq: Dict[str, Any], devset: Path, force: bool = False) -> Path:
@@ -145,7 +154,7 @@ def cache_sequence(seq: Dict[str, Any], devset: Path, force: bool = False) -> Pa
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     rows = load_rows(det_path, min_columns=8, what="detections")
     info = read_seqinfo(seq["dir"])
-    embedders = {"mobilenet": make_embedder("mobilenet", "cpu")}
+    embedders = {"mobilenet": make_embedder("mobilenet", "cpu", int8=False)}
     if seq.get("osnet"):
         embedders["osnet"] = make_embedder("osnet", "cpu", seq["osnet"])
     feats: Dict[str, List[np.ndarray]] = {k: [] for k in embedders}
@@ -202,6 +211,7 @@ def config_for(overrides: Dict[str, Any], seq: Dict[str, Any]) -> Optional[Confi
     values: Dict[str, Any] = {"model": seq["model"], "classes": tuple(seq["classes"]), "device": "cpu"}
     if overrides.get("tracker", "deepsort") != "deepsort":
         values["box_source"] = "kalman"  # the peers report their own (Kalman) boxes, as they do stock
+        values["embedder_int8"] = False  # and keep the float32 embeddings their rows were measured with
     values.update(overrides)
     if values.get("embedder") == "osnet":
         if not seq.get("osnet"):
@@ -225,8 +235,8 @@ def run_tracker(config: Config, cs: CachedSequence) -> Tuple[Dict[str, float], f
     """Track the cached sequence as the pipeline would; return (metrics, ms per frame of tracking)."""
     tracker = build_tracker(config)
     floor = min(config.conf_threshold, getattr(config, "low_conf_threshold", config.conf_threshold))
-    key = config.embedder + (str(config.embedder_size) if config.embedder == "mobilenet" and config.embedder_size != 128
-                             else "")
+    key = mobilenet_key(config.embedder_size, config.embedder_int8) if config.embedder == "mobilenet" else \
+        config.embedder
     emb_all = cs.emb.get(key) if tracker.needs_appearance else None
     if tracker.needs_appearance and emb_all is None:
         raise ValueError(f"{cs.seq['name']}: no cached {key} embeddings (sweep_trackers.py cache --mobilenet-sizes)")
@@ -467,8 +477,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         for s in manifest(args.devset):
             if not args.seqs or s["name"] in args.seqs.split(","):
                 cache_sequence(s, args.devset, args.force)
-                if args.mobilenet_sizes:
-                    cache_mobilenet_sizes(s, args.devset, [int(x) for x in args.mobilenet_sizes.split(",")])
+                cache_mobilenet_sizes(s, args.devset, [int(x) for x in args.mobilenet_sizes.split(",") if x])
         return 0
     return {"run": cmd_run, "table": cmd_table, "check": cmd_check, "compare": cmd_compare,
             "speed": cmd_speed}[args.cmd](args)

@@ -218,7 +218,7 @@ def test_embedders_openvino_match_onnxruntime() -> None:
     boxes = YoloDetector(str(COCO_MODEL), "cpu", backend="onnxruntime").detect(frame, 640, 0.35, 0.7, 300, [0]).xyxy
     assert len(boxes) >= 3
     for kind, path in (("mobilenet", ""), ("osnet", str(OSNET_MODEL))):
-        ov = make_embedder(kind, "cpu", path, backend="openvino")
+        ov = make_embedder(kind, "cpu", path, backend="openvino", int8=False)  # float32: OpenVINO normalises
         ref = make_embedder(kind, "cpu", path, backend="onnxruntime")
         assert ov.runtime == "openvino" and ref.runtime == "onnxruntime"
         # batch sizes that hit a compiled size exactly, need padding, and need chunks (> 32)
@@ -227,6 +227,73 @@ def test_embedders_openvino_match_onnxruntime() -> None:
             a, b = ov.embed(frame, xyxy), ref.embed(frame, xyxy)
             assert a.shape == b.shape == (n, ref.dim)
             assert np.abs((a * b).sum(1) - 1).max() < 1e-4
+
+
+def _gt_crops(frames: int = 36) -> Tuple[List[np.ndarray], List[np.ndarray], np.ndarray]:
+    """TUD-Campus frames, their ground-truth boxes (4 per frame) and the identities of those boxes."""
+    gt = np.loadtxt(TUD / "gt" / "gt.txt", delimiter=",")
+    imgs, boxes, ids = [], [], []
+    for f in range(1, 2 * frames, 2):
+        g = gt[gt[:, 0] == f][:4]
+        imgs.append(cv2.imread(str(TUD / "img1" / f"{f:06d}.jpg")))
+        boxes.append(np.c_[g[:, 2], g[:, 3], g[:, 2] + g[:, 4], g[:, 3] + g[:, 5]])
+        ids.append(g[:, 1])
+    return imgs, boxes, np.concatenate(ids)
+
+
+@needs_shared
+@needs_openvino
+def test_int8_mobilenet_agrees_with_float32_on_people() -> None:
+    """The committed int8 MobileNet: close to float32 on real people, and it separates them as well."""
+    from mot_ros.core.embedders import make_embedder
+
+    q, ref = make_embedder("mobilenet", "cpu"), make_embedder("mobilenet", "cpu", int8=False)
+    assert (q.runtime, ref.runtime) == ("openvino-int8", "openvino")
+    imgs, boxes, ids = _gt_crops()
+    a = np.concatenate([q.embed(i, b) for i, b in zip(imgs, boxes)])
+    b = np.concatenate([ref.embed(i, bb) for i, bb in zip(imgs, boxes)])
+    cos = (a * b).sum(1)
+    assert cos.mean() >= 0.93 and cos.min() >= 0.75, (cos.mean(), cos.min())
+    same, diff = ids[:, None] == ids[None], ids[:, None] != ids[None]
+    for e in (a, b):  # same person nearer than different people, by the same margin for both models
+        d = 1.0 - e @ e.T
+        assert np.median(d[diff]) - np.median(d[same & ~np.eye(len(e), dtype=bool)]) > 0.05
+
+
+@needs_openvino
+def test_int8_mobilenet_falls_back_to_float32(monkeypatch: pytest.MonkeyPatch,
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    """A missing int8 file or one that disagrees with float32 gives the float32 model and a warning."""
+    from mot_ros.core import embedders, resources
+
+    monkeypatch.setattr(resources, "MOBILENET_INT8", "models/no_such_int8.xml")
+    with caplog.at_level(logging.WARNING, logger="mot_ros.core.embedders"):
+        assert embedders.make_embedder("mobilenet", "cpu").runtime == "openvino"
+    assert "int8 mobilenet not found" in caplog.text and "no_such_int8.xml" in caplog.text
+    monkeypatch.undo()
+    caplog.clear()
+    monkeypatch.setattr(embedders, "INT8_MIN_COSINE", 1.01)  # nothing can agree this well
+    with caplog.at_level(logging.WARNING, logger="mot_ros.core.embedders"):
+        assert embedders.make_embedder("mobilenet", "cpu").runtime == "openvino"
+    assert "disagrees with float32" in caplog.text
+    monkeypatch.undo()
+    assert embedders.make_embedder("mobilenet", "cpu").runtime == "openvino-int8"
+    assert embedders.make_embedder("mobilenet", "cpu", backend="onnxruntime").runtime == "onnxruntime"
+
+
+@needs_openvino
+def test_openvino_embedders_normalise_crops_like_numpy() -> None:
+    """On OpenVINO, uint8 BGR crops are normalised inside the graph: same embeddings as the numpy path."""
+    from mot_ros.core.embedders import make_embedder
+
+    scene = next(iter(random_scene(320, 240, n_objects=5, n_frames=1, seed=3)))
+    boxes = np.array([o.box() for o in scene.objects], np.float32)
+    ov = make_embedder("mobilenet", "cpu", int8=False)
+    ref = make_embedder("mobilenet", "cpu", backend="onnxruntime")
+    assert ov._session.u8_input and not getattr(ref._session, "u8_input", False)  # noqa: SLF001
+    a, b = ov.embed(scene.image, boxes), ref.embed(scene.image, boxes)
+    assert a.shape == b.shape == (len(boxes), 1280)
+    assert np.abs((a * b).sum(1) - 1).max() < 1e-4
 
 
 def near_threshold_flips(a: Detections, b: Detections, thresholds: Tuple[float, ...]) -> List[float]:

@@ -109,7 +109,8 @@ def test_install_space_layout(install_space: Path) -> None:
         path = install_space / "lib" / "mot_ros" / exe
         assert path.is_file() and os.access(path, os.X_OK), f"{path} missing or not executable"
     for rel in ("package.xml", "launch/tracker.launch.py", "config/tracker.yaml", "config/fastdds_large_images.xml",
-                "models/shapes_yolov8n.pt", "data/demo_shapes.mp4"):
+                "models/shapes_yolov8n.pt", "models/mobilenetv2_int8.xml", "models/mobilenetv2_int8.bin",
+                "data/demo_shapes.mp4"):
         assert (share / rel).is_file(), f"share/mot_ros/{rel} is not installed"
     index = install_space / "share" / "ament_index" / "resource_index" / "packages"
     assert (index / "mot_ros").is_file() and (index / "vision_msgs").is_file()

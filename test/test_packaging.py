@@ -87,7 +87,7 @@ def test_dev_venv_is_found_through_the_ament_index() -> None:
     prefix, share, found = p.stdout.split()
     assert prefix == sys.prefix and share == found == os.path.join(sys.prefix, "share", "mot_ros")
     for rel in ("package.xml", "launch/tracker.launch.py", "config/tracker.yaml", "models/shapes_yolov8n.pt",
-                "data/demo_shapes.mp4"):
+                "models/mobilenetv2_int8.xml", "models/mobilenetv2_int8.bin", "data/demo_shapes.mp4"):
         assert os.path.realpath(os.path.join(share, rel)) == str((REPO / rel).resolve()), rel
     assert os.path.realpath(os.path.join(sys.prefix, "lib", "mot_ros", "tracker_node")) == \
         os.path.realpath(os.path.join(sys.prefix, "bin", "tracker_node"))

@@ -413,7 +413,7 @@ def test_cmc_keeps_ids_through_a_camera_jump() -> None:
 
 
 def test_confirm_first_frame_reports_objects_in_view_at_once() -> None:
-    """ByteTrack's rule: tracks born on the first frame (and the first after a reset) are confirmed at once."""
+    """Tracks born on the first frame (and the first after a reset) are confirmed at once (ByteTrack's rule)."""
     boxes = [[10, 10, 50, 90], [200, 10, 240, 90]]
     on = DeepSortTracker(Config(n_init=3, **{**PLAIN, "confirm_first_frame": True}))
     off = DeepSortTracker(Config(n_init=3, **PLAIN))

