@@ -152,6 +152,12 @@ MUTANTS: Tuple[Mutant, ...] = (
     Mutant("spinner_swallows_callback_error", "the test spinner swallows a callback's exception again",
            (Edit("mot_ros/ros/spinning.py", r"^(\s+)self\._error = exc\n", "\\1return  # MUTANT\n"),),
            ("test/test_node_spinner.py",)),
+    Mutant("spinner_stops_before_callbacks_finish",
+           "the test spinner shuts the executor down while callbacks are still queued (the test_node.py stall)",
+           (Edit("mot_ros/ros/spinning.py", r"concurrent\.futures\.wait\(pending, timeout=STOP_TIMEOUT_SEC\)",
+                 "set(), set()  # MUTANT: no wait"),),
+           ("test/test_node_spinner.py::test_a_node_spun_by_one_spinner_after_another_keeps_its_callbacks",),
+           "issue 12"),
 )
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from typing import List
 
 import pytest
 import rclpy
@@ -68,5 +69,39 @@ def test_invalid_handle_inside_a_callback_is_kept(ros: None) -> None:
         with pytest.raises(Exception) as info:
             spinner.stop()
         assert type(info.value).__name__ == "InvalidHandle"
+    finally:
+        node.destroy_node()
+
+
+def test_a_node_spun_by_one_spinner_after_another_keeps_its_callbacks(ros: None) -> None:
+    """stop() lets every dispatched callback run before the executor goes, so a node that outlives a spinner works.
+
+    rclpy's MultiThreadedExecutor, stopped while a callback was still queued in its pool, left that node's
+    callback group taken for good: with the next spinner the node's timers and subscriptions never ran again
+    (the stall of test_node.py's module-scoped tracker, README Tests).
+    """
+    from std_msgs.msg import String
+
+    node = rclpy.create_node("spinner_survivor")
+    ticks: List[int] = []
+    heard: List[int] = []
+    pub = node.create_publisher(String, "spinner_survivor_probe", 10)
+
+    def tick() -> None:
+        ticks.append(1)
+        pub.publish(String(data="x"))
+
+    for _ in range(3):  # several ready callbacks at once, so that some are queued whenever stop() comes
+        node.create_timer(0.001, tick)
+    node.create_subscription(String, "spinner_survivor_probe", lambda m: heard.append(1), 10)
+    try:
+        for cycle in range(30):
+            spinner = BackgroundSpinner()
+            spinner.add(node)
+            n_ticks, n_heard = len(ticks), len(heard)
+            alive = wait_for(lambda: len(ticks) >= n_ticks + 5 and len(heard) >= n_heard + 5, 10.0)
+            spinner.remove(node)
+            spinner.stop()
+            assert alive, f"spinner {cycle}: the node's callbacks no longer run (its callback group stayed taken)"
     finally:
         node.destroy_node()
