@@ -68,3 +68,26 @@ def test_ids_persist_with_cmc_and_break_without(shapes_model: str, panning_run) 
     assert off["IDSW"] >= 10, f"cmc off: {off}"
     assert off["IDs"] >= 2 * n_ids, f"cmc off: {off['IDs']} IDs for {n_ids} objects"
     assert off["IDF1"] <= on["IDF1"] - 0.3, f"IDF1 cmc off {off['IDF1']:.3f} vs on {on['IDF1']:.3f}"
+
+
+def test_prefetched_camera_motion_equals_inline(shapes_model: str, panning_run) -> None:
+    """The estimate started on the worker thread before detection gives the same warps and tracks as inline."""
+    from mot_ros.core.tracking.deepsort import DeepSortTracker
+
+    frames, _, dets = panning_run
+    config = Config(model=shapes_model, device="cpu", embedder="histogram", cmc="sparse_flow")
+    inline, ahead = DeepSortTracker(config), DeepSortTracker(config)
+    rng = np.random.default_rng(0)
+    moved = 0
+    for img, d in zip(frames, dets):
+        emb = rng.normal(size=(len(d), 8)).astype(np.float32)
+        ahead.prefetch(img)
+        a, b = inline.update(d, emb, img), ahead.update(d, emb, img)
+        np.testing.assert_array_equal(inline.cmc.last, ahead.cmc.last)
+        assert [(t.track_id, t.xyxy) for t in a] == [(t.track_id, t.xyxy) for t in b]
+        moved += not np.allclose(inline.cmc.last, np.eye(2, 3))
+    assert moved > len(frames) // 2  # the camera moved: the warps compared are real ones
+    ahead.prefetch(frames[0])  # a prefetch never consumed: reset waits for it and forgets it
+    ahead.reset()
+    assert ahead.update(dets[0], rng.normal(size=(len(dets[0]), 8)).astype(np.float32), frames[0]) is not None
+    np.testing.assert_array_equal(ahead.cmc.last, np.eye(2, 3))  # first frame after the reset

@@ -200,12 +200,14 @@ class Pipeline:
                     self._last_stamp = max(stamp, self._last_stamp)
             timings: Dict[str, float] = {}
             t0 = time.perf_counter()
+            tracker = self.tracker
             if detections is None:
+                if tracker.needs_frame:
+                    tracker.prefetch(frame)  # camera motion runs on a worker thread while the detector runs
                 detections = self.detect(frame)
             elif self._class_idx is not None:
                 detections = detections.subset(np.isin(detections.classes, self._class_idx))
             t1 = time.perf_counter()
-            tracker = self.tracker
             feats = self._embed(frame, detections) if tracker.needs_appearance else None
             t2 = time.perf_counter()
             tracks = tracker.update(detections, feats, frame if tracker.needs_frame else None)

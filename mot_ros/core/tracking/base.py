@@ -59,6 +59,12 @@ class TrackerBase(ABC):
         """True when ``update`` uses the image (camera-motion compensation, library re-ID)."""
         return False
 
+    def prefetch(self, frame: np.ndarray) -> None:
+        """Start the work that needs only the frame (camera motion) while the detector runs; a no-op by default.
+
+        The next ``update`` with this same frame picks it up. The pipeline calls it before detecting.
+        """
+
     @abstractmethod
     def update(self, detections: Detections, embeddings: Optional[np.ndarray] = None,
                frame: Optional[np.ndarray] = None) -> List[TrackedObject]:

@@ -31,7 +31,9 @@ iterations instead of 5000.
 from __future__ import annotations
 
 import logging
-from typing import Optional, Tuple
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -92,6 +94,19 @@ def plausible(affine: np.ndarray, width: int, height: int) -> bool:
     return abs(a[0, 2]) <= MAX_SHIFT_FRACTION * width and abs(a[1, 2]) <= MAX_SHIFT_FRACTION * height
 
 
+_WORKER: Optional[ThreadPoolExecutor] = None
+_WORKER_LOCK = threading.Lock()
+
+
+def in_background(fn: Callable[..., Any], *args: Any) -> "Future[Any]":
+    """Run ``fn(*args)`` on the one camera-motion worker thread of the process (OpenCV releases the GIL)."""
+    global _WORKER
+    with _WORKER_LOCK:
+        if _WORKER is None:
+            _WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mot_ros-cmc")
+        return _WORKER.submit(fn, *args)
+
+
 def auto_downscale(width: int, target: int = AUTO_WIDTH) -> int:
     """Integer downscale factor that brings ``width`` to about ``target`` pixels (at least 1)."""
     return max(1, int(round(width / float(target))))
@@ -119,6 +134,8 @@ class CameraMotion:
         """Estimates refused as implausible (see :func:`plausible`) and replaced by the identity."""
         self.background_points = MIN_BACKGROUND_POINTS
         """sparse_flow: corners kept for the next estimate after dropping those on detections."""
+        self._pending: Optional[Tuple[np.ndarray, int, int]] = None
+        """The estimate of :meth:`start`, waiting for :meth:`finish`."""
 
     @property
     def enabled(self) -> bool:
@@ -131,6 +148,7 @@ class CameraMotion:
         self._shape = None
         self.last = IDENTITY.copy()
         self.background_points = MIN_BACKGROUND_POINTS
+        self._pending = None
 
     def configure(self, method: str, downscale: int) -> None:
         """Change method or downscale; the estimator restarts when either changes."""
@@ -153,18 +171,33 @@ class CameraMotion:
     def apply(self, frame: Optional[np.ndarray], boxes_xyxy: Optional[np.ndarray] = None) -> np.ndarray:
         """Estimate the affine (2, 3) float64 from the previous frame to ``frame``.
 
+        The same as :meth:`start` then :meth:`finish`.
+
         Args:
             frame: BGR (H, W, 3) or grey (H, W) uint8 image; None or empty gives the identity.
             boxes_xyxy: Detections (moving objects): ``orb`` excludes their regions from its key points, and
                 ``sparse_flow`` drops its corners inside them before the next frame.
         """
+        self.start(frame, boxes_xyxy)
+        return self.finish(boxes_xyxy)
+
+    @property
+    def needs_boxes_to_start(self) -> bool:
+        """True for ``orb``, whose estimate itself needs the detections; the others can start before detection."""
+        return self.method == "orb"
+
+    def start(self, frame: Optional[np.ndarray], boxes_xyxy: Optional[np.ndarray] = None) -> None:
+        """Run the estimator on ``frame``: the expensive part, which needs no detection except for ``orb``.
+
+        It may run on another thread while the detector runs (nothing else may use this object meanwhile);
+        :meth:`finish` then takes the frame's detections and returns the affine.
+        """
+        self._pending = None
         if not self.enabled or frame is None:
-            self.last = IDENTITY.copy()
-            return self.last
+            return
         frame = np.asarray(frame)
         if frame.size == 0 or frame.ndim not in (2, 3):
-            self.last = IDENTITY.copy()
-            return self.last
+            return
         if frame.ndim == 2:
             frame = frame[:, :, None]  # GMC unpacks (H, W, C); one channel is used as grey as it is
         if frame.dtype != np.uint8:
@@ -177,19 +210,27 @@ class CameraMotion:
         if boxes_xyxy is not None and len(boxes_xyxy) and self.method == "orb":
             dets = np.clip(np.asarray(boxes_xyxy, np.float64).reshape(-1, 4), 0, [w, h, w, h])
         try:
-            cv2.setRNGSeed(RANSAC_SEED)  # GMC's RANSAC draws from OpenCV's RNG: same frames, same estimate
+            cv2.setRNGSeed(RANSAC_SEED)  # GMC's RANSAC draws from OpenCV's (per-thread) RNG: same frames, same estimate
             affine = self._gmc.apply(frame, dets)  # type: ignore[attr-defined]
         except Exception as e:  # OpenCV can fail on degenerate frames; a missed warp is not fatal
             log.warning("camera-motion estimation failed (%s); using the identity", e)
             self._gmc = None
             affine = IDENTITY
+        self._pending = (np.asarray(affine, np.float64), w, h)
+
+    def finish(self, boxes_xyxy: Optional[np.ndarray] = None) -> np.ndarray:
+        """Check :meth:`start`'s estimate and return the affine; ``boxes_xyxy`` mask the next frame's corners."""
+        pending, self._pending = self._pending, None
+        if pending is None:
+            self.last = IDENTITY.copy()
+            return self.last
+        affine, w, h = pending
         few = self.method == "sparse_flow" and self.background_points < MIN_BACKGROUND_POINTS
         if self._gmc is not None and self.method == "sparse_flow":
             pts = getattr(self._gmc, "prevKeyPoints", None)
             self.background_points = 0 if pts is None else len(pts)
             if boxes_xyxy is not None:
                 self._drop_moving_keypoints(np.asarray(boxes_xyxy, np.float64).reshape(-1, 4))
-        affine = np.asarray(affine, np.float64)
         if few:  # the estimate came from too few background corners (plain walls, crowds): trust no motion
             affine = IDENTITY
         if affine.shape != (2, 3) or not np.all(np.isfinite(affine)) or not plausible(affine, w, h):

@@ -34,6 +34,7 @@ With every modern stage off (``low_conf_threshold == conf_threshold``,
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -41,7 +42,7 @@ import numpy as np
 from ..config import Config
 from ..types import Detections, TrackedObject
 from .base import TrackerBase
-from .cmc import CameraMotion
+from .cmc import CameraMotion, in_background
 from .kalman import KalmanFilter
 from .matching import (INFTY_COST, Match, fuse_score, fused_cost, iou_distance, linear_assignment,
                        min_cost_matching, normalize)
@@ -79,11 +80,14 @@ class DeepSortTracker(TrackerBase):
         """Matches made by the recovery stage (diagnostics)."""
         self.frames = 0
         """Frames since construction or the last reset."""
+        self._cmc_job: Optional[Tuple[np.ndarray, "Future[None]"]] = None
+        """A camera-motion estimate started by :meth:`prefetch`: (its frame, the running job)."""
         self.apply_config(config)
 
     # -- interface --------------------------------------------------------------
     def apply_config(self, config: Config) -> None:
         """Apply new settings; a new Kalman state layout or appearance model restarts the tracks."""
+        self._join_cmc()
         old = self.config
         self.config = config
         if (config.kalman_state, config.appearance_features) != (old.kalman_state, old.appearance_features):
@@ -113,8 +117,26 @@ class DeepSortTracker(TrackerBase):
         """Tracks alive (tentative, confirmed and lost)."""
         return len(self.tracks)
 
+    def prefetch(self, frame: np.ndarray) -> None:
+        """Start the camera-motion estimate of ``frame`` on the worker thread, while the detector runs.
+
+        ``orb`` needs the detections to estimate, so it waits for ``update``.
+        """
+        self._join_cmc()
+        if self.cmc.enabled and frame is not None and not self.cmc.needs_boxes_to_start:
+            self._cmc_job = (frame, in_background(self.cmc.start, frame))
+
+    def _join_cmc(self) -> Optional[np.ndarray]:
+        """Wait for a prefetched estimate; return its frame (None when there was none)."""
+        job, self._cmc_job = self._cmc_job, None
+        if job is None:
+            return None
+        job[1].result()
+        return job[0]
+
     def reset(self) -> None:
         """Drop all tracks and the camera-motion history; IDs keep counting up."""
+        self._join_cmc()
         self.tracks = []
         self.cmc.reset()
         self.frames = 0
@@ -153,8 +175,12 @@ class DeepSortTracker(TrackerBase):
                 t.predicted()
         else:
             mean, cov = np.zeros((0, 8)), np.zeros((0, 8, 8))
+        prefetched = self._join_cmc()
         if self.cmc.enabled:
-            affine = self.cmc.apply(frame, xyxy[valid])  # every detection, low ones too, is a moving object
+            if prefetched is not None and prefetched is frame:  # started by prefetch() while the detector ran
+                affine = self.cmc.finish(xyxy[valid])  # every detection, low ones too, is a moving object
+            else:
+                affine = self.cmc.apply(frame, xyxy[valid])
             if tracks and not np.array_equal(affine, np.eye(2, 3)):
                 mean, cov = self.kf.warp(mean, cov, affine)
 
