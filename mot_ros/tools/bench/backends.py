@@ -100,8 +100,11 @@ def bench_backends(args: argparse.Namespace, tmp: Path) -> Dict[str, Any]:
     for kind, path in (("mobilenet", ""), ("osnet", str(args.osnet_model))):
         if kind == "osnet" and not Path(path).is_file():
             continue
-        for runtime in ("onnxruntime", "openvino"):
-            emb = make_embedder(kind, "cpu", path, size=128, backend=runtime)
+        variants = [("onnxruntime", False, "onnxruntime"), ("openvino", False, "openvino")]
+        if kind == "mobilenet":
+            variants.append(("openvino", True, "openvino-int8"))
+        for backend, int8, runtime in variants:
+            emb = make_embedder(kind, "cpu", path, size=128, backend=backend, int8=int8)
             if emb.runtime != runtime:
                 continue
             times = []
