@@ -19,7 +19,8 @@ from mot_ros.core.tracking.track import SampleBank, Track, TrackState
 from mot_ros.core.types import Detections
 
 PLAIN = dict(low_conf_threshold=0.35, cmc="none", association="cascade", appearance_features="bank",
-             kalman_state="xyah", nsa_kalman=False, fuse_score=False, recovery=False, confirm_first_frame=False)
+             kalman_state="xyah", nsa_kalman=False, fuse_score=False, recovery=False, confirm_first_frame=False,
+             duplicate_iou=1.0)
 
 
 def _dets(boxes: Sequence[Sequence[float]], scores: Optional[Sequence[float]] = None) -> Detections:
@@ -426,3 +427,15 @@ def test_confirm_first_frame_reports_objects_in_view_at_once() -> None:
     on.reset()
     ids = {o.track_id for o in on.update(_dets(late), _feats(1))}
     assert len(ids) == 1 and min(ids) > 3  # confirmed at once after the reset, and IDs keep counting up
+
+
+def test_duplicate_box_of_a_tracked_object_starts_no_track() -> None:
+    """A partial box inside a tracked object's full box (a detector duplicate) starts no track unless disabled."""
+    full, part = [100, 100, 160, 160], [100, 120, 160, 160]  # IoU 0.67: the lower part of the same object
+    other = [300, 100, 360, 160]  # a real newcomer, far away
+    for dup, expect_new in ((0.6, 1), (1.0, 2)):
+        t = DeepSortTracker(Config(n_init=1, **{**PLAIN, "duplicate_iou": dup}))
+        t.update(_dets([full]), _feats(1))
+        ids = {o.track_id for o in t.update(_dets([full, part, other]), _feats(3))}
+        assert len(ids) == 1 + expect_new, (dup, ids)  # the tracked object, plus the newcomer (and the duplicate)
+        assert 1 in ids

@@ -127,6 +127,10 @@ class Config:
                           "the detection score.", group="tracker")
     recovery: bool = _p(True, "Recovery stage: a confirmed track lost for 2..max_age frames takes back, by IoU with "
                         "its prediction, a detection that nobody or only a tentative track took.", group="tracker")
+    duplicate_iou: float = _p(0.6, "A detection left unmatched that overlaps (IoU >= this) a box a confirmed track "
+                              "matched this frame is a detector duplicate (e.g. a partial box inside a full one): it "
+                              "starts no track, and the recovery stage ignores it. 1 turns this off.",
+                              group="tracker", range=(0.0, 1.0))
     confirm_first_frame: bool = _p(True, "Confirm the tracks born on the first frame (after start-up or a reset) at "
                                    "once, as ByteTrack and BoT-SORT do, instead of waiting n_init frames: objects "
                                    "already in view are reported from the first frame.", group="tracker")

@@ -3,7 +3,7 @@
 With every modern stage off (``low_conf_threshold == conf_threshold``,
 ``cmc: none``, ``association: cascade``, ``appearance_features: bank``,
 ``kalman_state: xyah``, ``nsa_kalman``, ``fuse_score``, ``recovery`` and
-``confirm_first_frame`` false) it makes deep-sort-realtime's decisions: same IDs, matches and boxes
+``confirm_first_frame`` false, ``duplicate_iou`` 1) it makes deep-sort-realtime's decisions: same IDs, matches and boxes
 (test/test_tracking_parity.py). One frame:
 
 1. Kalman prediction of every track (batched).
@@ -28,6 +28,9 @@ With every modern stage off (``low_conf_threshold == conf_threshold``,
    scaled by the score, StrongSORT), misses, new tentative tracks from the
    high detections nobody took, deletions, appearance book-keeping
    (``appearance_features``: DeepSORT's sample bank or StrongSORT's EMA).
+   ``duplicate_iou``: a high detection left over that overlaps a box held by
+   a confirmed track at least this much (a detector duplicate, e.g. a partial
+   box inside a full one) starts no track; recovery ignores it too.
    ``confirm_first_frame`` (ByteTrack, BoT-SORT): the tracks born on the
    first frame after construction or :meth:`reset` are confirmed at once.
 """
@@ -53,9 +56,6 @@ log = logging.getLogger(__name__)
 SECOND_MATCH_IOU_DISTANCE = 0.5
 """ByteTrack's gate (1 - IoU) for the second association of low-score detections."""
 
-RECOVERY_DUPLICATE_IOU = 0.7
-"""Recovery ignores a box overlapping a confirmed track's matched box this much (IoU): a detector duplicate (often
-of another class) of an object already tracked, which would drag a lost track onto the wrong object."""
 
 
 class DeepSortTracker(TrackerBase):
@@ -65,7 +65,7 @@ class DeepSortTracker(TrackerBase):
         config: Uses the tracker group (max_age, n_init, max_cosine_distance, max_iou_distance, nn_budget,
             gating_only_position, low_conf_threshold, cmc, cmc_downscale, association, proximity_threshold,
             appearance_threshold, appearance_features, ema_alpha, kalman_state, nsa_kalman, fuse_score,
-            recovery, confirm_first_frame), conf_threshold, box_source and publish_coasting.
+            recovery, confirm_first_frame, duplicate_iou), conf_threshold, box_source and publish_coasting.
         first_id: The first track ID.
     """
 
@@ -250,6 +250,11 @@ class DeepSortTracker(TrackerBase):
                 cost = iou_distance(self.kf.to_ltwh(mean[cand]), ltwh[lo_idx])
                 m, _, _ = linear_assignment(cost, SECOND_MATCH_IOU_DISTANCE)
                 matches = matches + [(cand[r], int(lo_idx[c])) for r, c in m]
+        if cfg.duplicate_iou < 1.0 and unmatched_dets:
+            held = [d for k, d in matches if tracks[k].is_confirmed]
+            if held:  # a box that repeats one a confirmed track holds (a detector duplicate) starts no track
+                overlap = 1.0 - iou_distance(ltwh[held].astype(np.float64), ltwh[unmatched_dets])
+                unmatched_dets = [d for j, d in enumerate(unmatched_dets) if overlap[:, j].max() < cfg.duplicate_iou]
         return matches, unmatched_dets
 
     def _iou_stage_cost(self, mean: np.ndarray, rows: Sequence[int], ltwh: np.ndarray, dets: Sequence[int],
@@ -362,7 +367,7 @@ class DeepSortTracker(TrackerBase):
             # a box that repeats a box already held by a confirmed track (a detector duplicate, often of another
             # class) is no evidence that a lost object came back
             overlap = 1.0 - iou_distance(ltwh[held], ltwh[pool])
-            pool = [d for j, d in enumerate(pool) if overlap[:, j].max() < RECOVERY_DUPLICATE_IOU]
+            pool = [d for j, d in enumerate(pool) if overlap[:, j].max() < cfg.duplicate_iou]
         if not lost or not pool:
             return matches, unmatched_tracks, unmatched_dets
         cost = iou_distance(self.kf.to_ltwh(mean[lost]), ltwh[pool])
