@@ -80,6 +80,10 @@ class TrackerNode(LifecycleNode):
         self._slot: Optional[Msg] = None
         self._slot_cv = threading.Condition()
         self._running = False
+        # the timers' callbacks and _stop_io exclude each other: a transition may come from another thread than
+        # the executor's (a test, a composing process), and an input check still running must not re-subscribe
+        # after the input was torn down, nor publish diagnostics on a publisher being destroyed
+        self._io_lock = threading.Lock()
         self._worker: Optional[threading.Thread] = None
         self._sub = None
         self._sub_reliability: Optional[ReliabilityPolicy] = None
@@ -186,7 +190,8 @@ class TrackerNode(LifecycleNode):
         self._release()
 
     def _stop_io(self) -> None:
-        self._running = False
+        with self._io_lock:  # a running input check or diagnostics callback ends first; later ones do nothing
+            self._running = False
         with self._slot_cv:
             self._slot_cv.notify_all()
         if self._worker is not None:
@@ -274,8 +279,12 @@ class TrackerNode(LifecycleNode):
             self._retired_sub = None
 
     def _watch_input(self) -> None:
-        if self.config is None:
-            return
+        with self._io_lock:
+            if self._running and self.config is not None:
+                self._check_input()
+
+    def _check_input(self) -> None:
+        assert self.config is not None
         if self._retired_sub is not None and time.monotonic() >= self._dedupe_until:
             self._destroy_retired_subscription()
         topic = self.resolve_topic_name(self._input_topic)
@@ -373,8 +382,12 @@ class TrackerNode(LifecycleNode):
         self._pub_label.publish(label_info_msg(header, self.pipeline.class_map(), self.config.conf_threshold))
 
     def _on_diagnostics(self) -> None:
-        if self._pub_diag is None or self.config is None:
-            return
+        with self._io_lock:
+            if self._running and self._pub_diag is not None and self.config is not None:
+                self._publish_diagnostics()
+
+    def _publish_diagnostics(self) -> None:
+        assert self.config is not None and self._pub_diag is not None
         device = self.pipeline.device if self.pipeline else ""
         arr = diagnostics_msg(
             self.stats.snapshot(), name=self.get_name(), stamp=self.get_clock().now().to_msg(),
