@@ -59,7 +59,7 @@ def ros() -> Iterator[None]:
 
 
 class Spinner(BackgroundSpinner):
-    """A MultiThreadedExecutor spinning nodes in a background thread."""
+    """Nodes spun in a background thread with 4 callback threads (see mot_ros/ros/spinning.py)."""
 
 
 @pytest.fixture

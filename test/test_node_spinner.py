@@ -1,4 +1,7 @@
-"""The background spinner used by the tests and the benchmark: a callback's exception is never swallowed."""
+"""The background spinner used by the tests and the benchmark.
+
+A callback's exception is never swallowed, and stop() never leaves a node's callback group taken.
+"""
 from __future__ import annotations
 
 import threading
