@@ -57,7 +57,6 @@ SECOND_MATCH_IOU_DISTANCE = 0.5
 """ByteTrack's gate (1 - IoU) for the second association of low-score detections."""
 
 
-
 class DeepSortTracker(TrackerBase):
     """DeepSORT with optional ByteTrack, BoT-SORT and StrongSORT stages (see the module docstring).
 
