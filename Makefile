@@ -15,12 +15,8 @@ demo: venv
 	$(VENV)/bin/mot_demo --output-dir out
 
 ## All tests (unit, node over DDS, offline tools); tests on ../shared/data skip when it is absent
-# test/test_node.py runs in a pytest process of its own, a precaution from when its module-scoped tracker stopped
-# receiving frames part-way. The cause (rclpy's executor shutdown leaving a node's callback group taken) is fixed in
-# mot_ros/ros/spinning.py; see README, Tests.
 test: venv
-	$(PY) -m pytest -q -p no:cacheprovider test --ignore=test/test_node.py
-	$(PY) -m pytest -q -p no:cacheprovider test/test_node.py
+	$(PY) -m pytest -q -p no:cacheprovider test
 
 ## Stage-by-stage benchmark (not part of the tests); writes out/bench.json
 bench: venv
