@@ -83,6 +83,7 @@ def test_a_node_spun_by_one_spinner_after_another_keeps_its_callbacks(ros: None)
     callback group taken for good: with the next spinner the node's timers and subscriptions never ran again
     (the stall of test_node.py's module-scoped tracker, README Tests).
     """
+    from rclpy.callback_groups import ReentrantCallbackGroup
     from std_msgs.msg import String
 
     node = rclpy.create_node("spinner_survivor")
@@ -90,12 +91,17 @@ def test_a_node_spun_by_one_spinner_after_another_keeps_its_callbacks(ros: None)
     heard: List[int] = []
     pub = node.create_publisher(String, "spinner_survivor_probe", 10)
 
+    def busy() -> None:  # keeps the spinner's threads occupied, so that callbacks queue behind it
+        threading.Event().wait(0.004)
+
     def tick() -> None:
         ticks.append(1)
         pub.publish(String(data="x"))
 
-    for _ in range(3):  # several ready callbacks at once, so that some are queued whenever stop() comes
-        node.create_timer(0.001, tick)
+    crowd = ReentrantCallbackGroup()  # may run on every thread at once: a queue builds up whenever stop() comes
+    for _ in range(6):
+        node.create_timer(0.001, busy, callback_group=crowd)
+    node.create_timer(0.001, tick)  # the node's default (mutually exclusive) group: the one that got stuck
     node.create_subscription(String, "spinner_survivor_probe", lambda m: heard.append(1), 10)
     try:
         for cycle in range(30):

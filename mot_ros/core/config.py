@@ -146,7 +146,8 @@ class Config:
                             group="tracker", range=(32, 512), reload=True)
     embedder_int8: bool = _p(True, "mobilenet on the CPU with OpenVINO: run the committed int8 model "
                              "(models/mobilenetv2_int8.xml, about 2.5x faster than float32; quantized by "
-                             "scripts/quantize_embedder.py). false runs float32.", group="tracker", reload=True)
+                             "scripts/quantize_embedder.py). false runs float32; prefer it with "
+                             "appearance_features=bank (models/README.md).", group="tracker", reload=True)
     # -- ultralytics trackers (tracker=bytetrack|botsort) ---------------------
     # conf_threshold is their track_high_thresh, low_conf_threshold their track_low_thresh and max_age their
     # track_buffer (frames); defaults below are ultralytics' bytetrack.yaml / botsort.yaml.
