@@ -3,8 +3,9 @@
 With every modern stage off (``low_conf_threshold == conf_threshold``,
 ``cmc: none``, ``association: cascade``, ``appearance_features: bank``,
 ``kalman_state: xyah``, ``nsa_kalman``, ``fuse_score``, ``recovery`` and
-``confirm_first_frame`` false, ``duplicate_iou`` 1) it makes deep-sort-realtime's decisions: same IDs, matches and boxes
-(test/test_tracking_parity.py). One frame:
+``confirm_first_frame`` false, ``duplicate_iou`` 1) it makes deep-sort-realtime's
+decisions: same IDs, matches and boxes (test/test_tracking_parity.py). One
+frame:
 
 1. Kalman prediction of every track (batched).
 2. Camera-motion compensation (``cmc``, BoT-SORT): the frame-to-frame affine
@@ -249,12 +250,21 @@ class DeepSortTracker(TrackerBase):
                 cost = iou_distance(self.kf.to_ltwh(mean[cand]), ltwh[lo_idx])
                 m, _, _ = linear_assignment(cost, SECOND_MATCH_IOU_DISTANCE)
                 matches = matches + [(cand[r], int(lo_idx[c])) for r, c in m]
-        if cfg.duplicate_iou < 1.0 and unmatched_dets:
-            held = [d for k, d in matches if tracks[k].is_confirmed]
-            if held:  # a box that repeats one a confirmed track holds (a detector duplicate) starts no track
-                overlap = 1.0 - iou_distance(ltwh[held].astype(np.float64), ltwh[unmatched_dets])
-                unmatched_dets = [d for j, d in enumerate(unmatched_dets) if overlap[:, j].max() < cfg.duplicate_iou]
-        return matches, unmatched_dets
+        # a box that repeats one a confirmed track holds (a detector duplicate) starts no track
+        return matches, self._drop_duplicates(ltwh, matches, unmatched_dets)
+
+    def _drop_duplicates(self, ltwh: np.ndarray, matches: List[Match], dets: List[int]) -> List[int]:
+        """``dets`` without those overlapping (IoU >= ``duplicate_iou``) a box a confirmed track holds in ``matches``.
+
+        Such a box repeats an object already tracked (a partial box inside a full one, or another class); it is no
+        evidence of a new object, nor of a lost one coming back. ``duplicate_iou`` 1 keeps everything.
+        """
+        limit = self.config.duplicate_iou
+        held = [d for k, d in matches if self.tracks[k].is_confirmed]
+        if limit >= 1.0 or not held or not dets:
+            return dets
+        overlap = 1.0 - iou_distance(ltwh[held].astype(np.float64), ltwh[dets])
+        return [d for j, d in enumerate(dets) if overlap[:, j].max() < limit]
 
     def _iou_stage_cost(self, mean: np.ndarray, rows: Sequence[int], ltwh: np.ndarray, dets: Sequence[int],
                         scores: np.ndarray) -> np.ndarray:
@@ -360,13 +370,7 @@ class DeepSortTracker(TrackerBase):
         lost = [k for k in unmatched_tracks if tracks[k].is_confirmed and 1 < tracks[k].time_since_update
                 <= cfg.max_age]
         tentative = [(k, d) for k, d in matches if not tracks[k].is_confirmed]
-        pool = list(unmatched_dets) + [d for _, d in tentative]
-        held = [d for k, d in matches if tracks[k].is_confirmed]
-        if pool and held:
-            # a box that repeats a box already held by a confirmed track (a detector duplicate, often of another
-            # class) is no evidence that a lost object came back
-            overlap = 1.0 - iou_distance(ltwh[held], ltwh[pool])
-            pool = [d for j, d in enumerate(pool) if overlap[:, j].max() < cfg.duplicate_iou]
+        pool = self._drop_duplicates(ltwh, matches, list(unmatched_dets) + [d for _, d in tentative])
         if not lost or not pool:
             return matches, unmatched_tracks, unmatched_dets
         cost = iou_distance(self.kf.to_ltwh(mean[lost]), ltwh[pool])
