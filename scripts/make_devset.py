@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Build the tracking development set under ``out/devset/`` (deterministic).
 
-usage: make_devset.py [--out out/devset] [--shared ../shared] [--only NAME[,NAME...]]
+usage: make_devset.py [--out out/devset] [--shared ../shared] [--only NAME[,NAME...]] [--holdout]
 
 Writes MOTChallenge sequences (``img1/``, ``gt/gt.txt``, ``seqinfo.ini``) and
 ``devset.json``, the manifest that ``scripts/sweep_trackers.py`` reads: one
@@ -89,12 +89,46 @@ def make_pan(tool: Path, src: Path, dst: Path, px: float) -> None:
                    stdout=subprocess.DEVNULL)
 
 
+HOLDOUT = (("TUD-pan4", 1, 4), ("TUD-pan7", 1, 7), ("TUD-pan14", 1, 14), ("TUD-8fps-pan3", 3, 3),
+           ("TUD-8fps-pan10", 3, 10))
+"""Held-out pans of TUD-Campus: (name, frame step, pixels per frame). Not in the development set: a default that a
+sweep chose on the development set is checked here before it is kept (docs/tracking.md)."""
+
+
+def make_holdout(out: Path, shared: Path) -> int:
+    """Build :data:`HOLDOUT` under ``out`` with its own ``devset.json``."""
+    mot, tool = shared / "data" / "mot", shared / "tools" / "make_pan.py"
+    if not (mot / "TUD-Campus").is_dir():
+        sys.stderr.write(f"make_devset: {mot / 'TUD-Campus'} is absent; the held-out set needs it\n")
+        return 1
+    out.mkdir(parents=True, exist_ok=True)
+    real = {"model": str(shared / COCO), "classes": ["person"], "osnet": str(shared / OSNET), "kind": "real"}
+    slow = out / "_TUD-Campus-8fps"
+    if not slow.is_dir():
+        subsample(mot / "TUD-Campus", slow, 3)
+    seqs: List[Dict[str, object]] = []
+    for name, step, px in HOLDOUT:
+        d = out / name
+        if d.exists():
+            shutil.rmtree(d)
+        make_pan(tool, mot / "TUD-Campus" if step == 1 else slow, d, px)
+        seqs.append({"name": name, "dir": str(d), **real})
+    (out / "devset.json").write_text(json.dumps({"sequences": seqs}, indent=1) + "\n")
+    print(f"manifest: {out / 'devset.json'} ({len(seqs)} held-out sequences)")
+    return 0
+
+
 def main(argv: List[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=str(REPO / "out" / "devset"))
     ap.add_argument("--shared", default=str(REPO.parent / "shared"))
     ap.add_argument("--only", default="", help="comma-separated sequence names to (re)build")
+    ap.add_argument("--holdout", action="store_true",
+                    help="build the held-out check set instead (five more pans of TUD-Campus, default out/holdout)")
     args = ap.parse_args(argv)
+    if args.holdout:
+        out = Path(args.out) if args.out != ap.get_default("out") else REPO / "out" / "holdout"
+        return make_holdout(out, Path(args.shared).resolve())
     out, shared = Path(args.out), Path(args.shared).resolve()
     only = {s for s in args.only.split(",") if s}
     out.mkdir(parents=True, exist_ok=True)

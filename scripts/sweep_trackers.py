@@ -439,6 +439,51 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_gates(args: argparse.Namespace) -> int:
+    """How each cached embedder separates people: cosine distances of same- and different-identity pairs.
+
+    Detections at or above ``--conf`` are labelled with the ground-truth identity they overlap (IoU >= 0.5, one to
+    one per frame); pairs are taken from different frames at most ``--frames`` apart. For each gate the table gives
+    the share of same-identity pairs it accepts and of different-identity pairs it wrongly accepts.
+    """
+    from mot_ros.core.tracking.matching import iou_distance, linear_assignment
+
+    gates = [float(g) for g in args.gates.split(",")]
+    heads = " | ".join(f"gate {g:g}: same / different accepted" for g in gates)
+    print(f"| sequence | embedder | same-identity median | {heads} |")
+    print("|---|---|---|" + "---|" * len(gates))
+    for seq in manifest(args.devset):
+        if args.seqs and seq["name"] not in args.seqs.split(","):
+            continue
+        cs = CachedSequence(seq, args.devset)
+        rows, ids, frames = [], [], []
+        for f, (dets, idx) in enumerate(cs.frames, 1):
+            keep = np.flatnonzero(dets.scores >= args.conf)
+            g = cs.gt[cs.gt[:, 0] == f]
+            if not len(keep) or not len(g):
+                continue
+            ltwh = np.concatenate([dets.xyxy[keep, :2], dets.xyxy[keep, 2:] - dets.xyxy[keep, :2]], 1)
+            m, _, _ = linear_assignment(iou_distance(ltwh.astype(float), g[:, 2:6].astype(float)), 0.5)
+            for r, c in m:
+                rows.append(int(idx[keep[r]]))
+                ids.append(int(g[c, 1]))
+                frames.append(f)
+        ida, fra = np.array(ids), np.array(frames)
+        same = ida[:, None] == ida[None, :]
+        gap = np.abs(fra[:, None] - fra[None, :])
+        pair = (gap > 0) & (gap <= args.frames)
+        for key in args.embedders.split(","):
+            if key not in cs.emb:
+                continue
+            x = cs.emb[key][rows].astype(np.float64)
+            x /= np.linalg.norm(x, axis=1, keepdims=True)
+            d = 1.0 - x @ x.T
+            ds, dd = d[same & pair], d[~same & pair]
+            cells = " | ".join(f"{np.mean(ds <= g):.0%} / {np.mean(dd <= g):.1%}" for g in gates)
+            print(f"| {seq['name']} | {key} | {np.median(ds):.3f} | {cells} |")
+    return 0
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--devset", type=Path, default=DEVSET)
@@ -473,6 +518,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--model", required=True)
     p.add_argument("--set", action="append")
     p.add_argument("--repeat", type=int, default=2)
+    p = sub.add_parser("gates")
+    p.add_argument("--seqs", default="")
+    p.add_argument("--embedders", default="mobilenet_int8,mobilenet,osnet")
+    p.add_argument("--gates", default="0.15,0.2,0.25,0.3")
+    p.add_argument("--conf", type=float, default=0.6, help="detections at or above this score are labelled")
+    p.add_argument("--frames", type=int, default=30, help="pairs at most this many frames apart")
     args = ap.parse_args(argv)
     if args.cmd == "cache":
         for s in manifest(args.devset):
@@ -481,7 +532,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                 cache_mobilenet_sizes(s, args.devset, [int(x) for x in args.mobilenet_sizes.split(",") if x])
         return 0
     return {"run": cmd_run, "table": cmd_table, "check": cmd_check, "compare": cmd_compare,
-            "speed": cmd_speed}[args.cmd](args)
+            "speed": cmd_speed, "gates": cmd_gates}[args.cmd](args)
 
 
 if __name__ == "__main__":
