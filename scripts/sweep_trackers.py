@@ -60,7 +60,7 @@ LANDED: Dict[str, Any] = {"tracker": "deepsort", "low_conf_threshold": 0.35, "cm
                           "appearance_features": "bank", "kalman_state": "xyah", "nsa_kalman": False,
                           "fuse_score": False, "recovery": True, "box_source": "kalman", "conf_threshold": 0.35,
                           "confirm_first_frame": False, "max_iou_distance": 0.7, "duplicate_iou": 0.7,
-                          "embedder_int8": False}
+                          "embedder_int8": False, "embedder": "mobilenet"}
 # Published settings mapped onto our stages (thresholds are per-detector; ours start at the ultralytics ones).
 BYTETRACK_PUB: Dict[str, Any] = {**LANDED, "low_conf_threshold": 0.1, "fuse_score": True, "recovery": False}
 BOTSORT_PUB: Dict[str, Any] = {**BYTETRACK_PUB, "cmc": "sparse_flow", "association": "fused",
@@ -132,6 +132,28 @@ def cache_mobilenet_sizes(seq: Dict[str, Any], devset: Path, sizes: Sequence[int
         data[f"emb_{mobilenet_key(*v)}"] = np.concatenate(feats[v]) if feats[v] else np.zeros((0, 1), np.float32)
     np.savez_compressed(npz_path, **data)
     print(f"cached {seq['name']}: mobilenet {[mobilenet_key(*v) for v in todo]}", flush=True)
+
+
+def cache_histogram(seq: Dict[str, Any], devset: Path) -> None:
+    """Add the colour-histogram embedder's features to a sequence's cache (it is cheap; frames are read once)."""
+    from mot_ros.core.embedders import make_embedder
+
+    npz_path = devset / "cache" / f"{seq['name']}.npz"
+    data = dict(np.load(npz_path))
+    if "emb_histogram" in data:
+        return
+    rows = data["rows"]
+    info = read_seqinfo(seq["dir"])
+    embedder = make_embedder("histogram", "cpu")
+    feats: List[np.ndarray] = []
+    for f in range(1, info.seq_length + 1):
+        r = rows[rows[:, 0] == f]
+        if len(r):
+            xyxy = np.stack([r[:, 2], r[:, 3], r[:, 2] + r[:, 4], r[:, 3] + r[:, 5]], axis=1).astype(np.float32)
+            feats.append(embedder.embed(read_image(info.image_path(f)), xyxy))
+    data["emb_histogram"] = np.concatenate(feats) if feats else np.zeros((0, embedder.dim), np.float32)
+    np.savez_compressed(npz_path, **data)
+    print(f"cached {seq['name']}: histogram", flush=True)
 
 
 def cache_sequence(seq: Dict[str, Any], devset: Path, force: bool = False) -> Path:
@@ -213,6 +235,7 @@ def config_for(overrides: Dict[str, Any], seq: Dict[str, Any]) -> Optional[Confi
     if overrides.get("tracker", "deepsort") != "deepsort":
         values["box_source"] = "kalman"  # the peers report their own (Kalman) boxes, as they do stock
         values["embedder_int8"] = False  # and keep the float32 embeddings their rows were measured with
+        values["embedder"] = "mobilenet"  # (MobileNet, the embedder they were measured with)
     values.update(overrides)
     if values.get("embedder") == "osnet":
         if not seq.get("osnet"):
@@ -530,6 +553,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             if not args.seqs or s["name"] in args.seqs.split(","):
                 cache_sequence(s, args.devset, args.force)
                 cache_mobilenet_sizes(s, args.devset, [int(x) for x in args.mobilenet_sizes.split(",") if x])
+                cache_histogram(s, args.devset)
         return 0
     return {"run": cmd_run, "table": cmd_table, "check": cmd_check, "compare": cmd_compare,
             "speed": cmd_speed, "gates": cmd_gates}[args.cmd](args)

@@ -32,7 +32,8 @@ SEQUENCES = ("TUD-Campus", "TUD-Campus-pan", "TUD-Campus-fastpan", "TUD-Campus-8
 @needs_shared
 def test_defaults_beat_the_tutorial_and_stock_ultralytics_on_the_tud_sequences() -> None:
     config = Config(model=str(COCO_MODEL), classes=("person",), device="cpu")
-    tutorial = config.replace(n_init=3, max_iou_distance=0.7, box_source="kalman")
+    tutorial = config.replace(n_init=3, max_iou_distance=0.7, box_source="kalman", embedder="mobilenet",
+                              embedder_int8=False)  # the tutorial's embedder and gate (0.2)
     stock = config.replace(conf_threshold=0.25, low_conf_threshold=0.1, box_source="kalman")  # bytetrack.yaml
     per_seq: Dict[str, Dict[str, Dict[str, float]]] = {}
     for name in SEQUENCES:

@@ -104,13 +104,13 @@ def test_runtime_config_and_refused_reload(pipeline: Pipeline, shapes_model: str
     assert pipeline.config.conf_threshold == 0.99 and pipeline.detector is not None  # unchanged by refusals
     for i in range(4):
         pipeline.process(FRAMES[i].image)
-    pipeline.apply_config(old.replace(embedder="histogram"))
-    assert pipeline.embedder.name == "histogram"
+    pipeline.apply_config(old.replace(embedder="mobilenet"))
+    assert pipeline.embedder.name == "mobilenet"
     for i in range(4, 8):  # the stored appearance came from another embedder: no crash, tracks restart
         r = pipeline.process(FRAMES[i].image)
     assert r.tracks
     pipeline.apply_config(old)
-    assert pipeline.embedder.name == "mobilenet" and len(pipeline.detect(FRAMES[0].image)) == 3
+    assert pipeline.embedder.name == "histogram" and len(pipeline.detect(FRAMES[0].image)) == 3
 
 
 def test_model_faults(tmp_path: Path) -> None:
