@@ -70,7 +70,7 @@ def main() -> None:
 
         cfg = Config(model="none.pt")
         ds = DeepSort(max_iou_distance=cfg.max_iou_distance, max_age=cfg.max_age, n_init=cfg.n_init,
-                      max_cosine_distance=cfg.cosine_gate, nn_budget=cfg.nn_budget, embedder=None)
+                      max_cosine_distance=cfg.max_cosine_distance, nn_budget=cfg.nn_budget, embedder=None)
         times = []
         for i, (det, e) in enumerate(frames):
             ltwh = np.concatenate([det.xyxy[:, :2], det.xyxy[:, 2:] - det.xyxy[:, :2]], axis=1)

@@ -158,10 +158,6 @@ MUTANTS: Tuple[Mutant, ...] = (
                  "set(), set()  # MUTANT: no wait"),),
            ("test/test_node_spinner.py::test_a_node_spun_by_one_spinner_after_another_keeps_its_callbacks",),
            "issue 12"),
-    Mutant("cosine_gate_ignores_embedder", "the appearance gate is DeepSORT's 0.2 whatever the embedder",
-           (Edit("mot_ros/core/config.py", r"return COSINE_GATES\.get\(self\.embedder, 0\.2\)",
-                 "return 0.2  # MUTANT"),),
-           ("test/test_tracking_core.py::test_cosine_gate_is_the_embedders_unless_set",), "issue 8"),
 )
 
 

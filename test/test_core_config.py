@@ -19,8 +19,7 @@ def test_defaults_match_the_issue() -> None:
         0.1, "sparse_flow", "cascade", "ema", "xyah")
     assert (c.nsa_kalman, c.fuse_score, c.recovery, c.confirm_first_frame) == (False, False, True, True)
     assert (c.box_source, c.publish_coasting, c.nn_budget) == ("detection", False, 30)
-    assert (c.max_cosine_distance, c.max_iou_distance, c.embedder, c.embedder_gpu) == (-1.0, 0.8, "histogram", True)
-    assert c.cosine_gate == 0.1  # the histogram's gate (0.2 for mobilenet and osnet)
+    assert (c.max_cosine_distance, c.max_iou_distance, c.embedder, c.embedder_gpu) == (0.2, 0.8, "histogram", True)
     assert c.classes == ()
 
 

@@ -56,15 +56,18 @@ def test_osnet_embeddings_reidentify_people() -> None:
 
 
 @pytest.mark.slow
-def test_osnet_tracks_people_better_than_colour_histograms(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    """With the same public detections, person re-ID swaps fewer identities than colour histograms."""
+def test_osnet_tracks_people_better_than_imagenet_features(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """With the same public detections, person re-ID swaps fewer identities than MobileNet's ImageNet features.
+
+    (The default colour histograms do about as well as OSNet here: docs/tracking.md, "Appearance per embedder".)
+    """
     scores = {}
-    for name in ("osnet", "histogram"):
+    for name in ("osnet", "mobilenet"):
         out = tmp_path / f"{name}.txt"
         rc = main(["mot", str(TUD), "-o", str(out), "--detections", str(TUD / "det" / "det.txt"), "--quiet",
                    "--set", f"embedder={name}", "--set", f"embedder_model={OSNET_MODEL}"])
         assert rc == 0, capsys.readouterr().err
         scores[name] = evaluate_files(TUD / "gt" / "gt.txt", out).summary
-    osnet, hist = scores["osnet"], scores["histogram"]
-    assert osnet["IDSW"] < hist["IDSW"], (osnet, hist)
-    assert osnet["IDF1"] > hist["IDF1"] + 0.03, (osnet["IDF1"], hist["IDF1"])
+    osnet, imagenet = scores["osnet"], scores["mobilenet"]
+    assert osnet["IDSW"] < imagenet["IDSW"], (osnet, imagenet)
+    assert osnet["IDF1"] > imagenet["IDF1"] + 0.03, (osnet["IDF1"], imagenet["IDF1"])

@@ -439,25 +439,3 @@ def test_duplicate_box_of_a_tracked_object_starts_no_track() -> None:
         ids = {o.track_id for o in t.update(_dets([full, part, other]), _feats(3))}
         assert len(ids) == 1 + expect_new, (dup, ids)  # the tracked object, plus the newcomer (and the duplicate)
         assert 1 in ids
-
-
-def test_cosine_gate_is_the_embedders_unless_set() -> None:
-    """max_cosine_distance < 0 uses the embedder's gate: a view 0.15 away comes back with mobilenet, not histogram."""
-    assert Config().cosine_gate == 0.1 and Config(embedder="mobilenet").cosine_gate == 0.2
-    assert Config(embedder="osnet", embedder_model="osnet.onnx").cosine_gate == 0.2
-    assert Config(max_cosine_distance=0.3).cosine_gate == 0.3
-    seen = _feats(1)
-    back = np.array([[0.85, np.sqrt(1 - 0.85 ** 2), 0, 0, 0, 0, 0, 0]], np.float32)  # cosine distance 0.15
-    box = [[100, 50, 140, 150]]
-
-    def returning_id(**kw: object) -> int:
-        t = DeepSortTracker(Config(n_init=1, **{**PLAIN, **kw}))
-        for _ in range(3):
-            t.update(_dets(box), seen)
-        for _ in range(3):  # lost: only appearance can bring it back (IoU stage and recovery are out)
-            t.update(_dets([]), np.zeros((0, 8), np.float32))
-        return t.update(_dets(box), back)[0].track_id
-
-    assert returning_id() != 1  # histogram's gate 0.1
-    assert returning_id(embedder="mobilenet") == 1
-    assert returning_id(max_cosine_distance=0.2) == 1

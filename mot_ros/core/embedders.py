@@ -252,23 +252,33 @@ class OsnetEmbedder(Embedder):
 
 
 class HistogramEmbedder(Embedder):
-    """Hue-saturation histograms of three horizontal stripes: nearly free, colour-only appearance."""
+    """Colour histograms of four horizontal stripes of the box's middle: nearly free, colour-only appearance.
+
+    The box's middle 60 % of its width (the side margins are mostly background for a standing person) is resized
+    to 32 x 48 pixels and cut into four stripes (head and shoulders, torso, hips, legs); each stripe gives an
+    8 x 4 x 4 hue-saturation-value histogram. The square roots of the counts, concatenated and L2-normalised,
+    make the cosine distance the Hellinger distance. On the real development sequences this separates people far
+    better than MobileNet's ImageNet features (docs/tracking.md, "Appearance per embedder").
+    """
 
     name = "histogram"
-    dim = 3 * 16 * 4
+    STRIPES, BINS, MARGIN = 4, (8, 4, 4), 0.2
+    dim = STRIPES * BINS[0] * BINS[1] * BINS[2]
 
     def embed(self, frame: np.ndarray, xyxy: np.ndarray) -> np.ndarray:
         if len(xyxy) == 0:
             return np.zeros((0, self.dim), np.float32)
         h, w = frame.shape[:2]
         out = np.zeros((len(xyxy), self.dim), np.float32)
+        rows = 48 // self.STRIPES
         for i, (x1, y1, x2, y2) in enumerate(xyxy):
-            xa, ya = int(max(0, min(w - 1, x1))), int(max(0, min(h - 1, y1)))
-            xb, yb = int(max(xa + 1, min(w, x2))), int(max(ya + 1, min(h, y2)))
+            side = self.MARGIN * (x2 - x1)
+            xa, ya = int(max(0, min(w - 1, x1 + side))), int(max(0, min(h - 1, y1)))
+            xb, yb = int(max(xa + 1, min(w, x2 - side))), int(max(ya + 1, min(h, y2)))
             crop = cv2.resize(frame[ya:yb, xa:xb], (32, 48), interpolation=cv2.INTER_AREA)
             hsv = cv2.cvtColor(crop, cv2.COLOR_BGR2HSV)
-            parts = [cv2.calcHist([hsv[r * 16:(r + 1) * 16]], [0, 1], None, [16, 4], [0, 180, 0, 256]).ravel()
-                     for r in range(3)]
+            parts = [cv2.calcHist([hsv[r * rows:(r + 1) * rows]], [0, 1, 2], None, list(self.BINS),
+                                  [0, 180, 0, 256, 0, 256]).ravel() for r in range(self.STRIPES)]
             out[i] = np.sqrt(np.concatenate(parts))
         return _normalise(out)
 

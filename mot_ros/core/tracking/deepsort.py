@@ -281,7 +281,7 @@ class DeepSortTracker(TrackerBase):
         """Run DeepSORT's matching cascade and IoU stage, with its output order."""
         cfg = self.config
         tracks = self.tracks
-        threshold = cfg.cosine_gate
+        threshold = cfg.max_cosine_distance
         confirmed = [i for i, t in enumerate(tracks) if t.is_confirmed]
         unconfirmed = [i for i, t in enumerate(tracks) if not t.is_confirmed]
         unmatched_dets = list(high)

