@@ -158,6 +158,14 @@ MUTANTS: Tuple[Mutant, ...] = (
                  "set(), set()  # MUTANT: no wait"),),
            ("test/test_node_spinner.py::test_a_node_spun_by_one_spinner_after_another_keeps_its_callbacks",),
            "issue 12"),
+    Mutant("histogram_keeps_side_margins", "the histogram embedder reads the whole box width, background included",
+           (Edit("mot_ros/core/embedders.py", r"STRIPES, BINS, MARGIN = 4, \(8, 4, 4\), 0\.2",
+                 "STRIPES, BINS, MARGIN = 4, (8, 4, 4), 0.0  # MUTANT"),),
+           ("test/test_core_histogram.py",), "issue 8"),
+    Mutant("histogram_ignores_brightness", "the histogram embedder bins hue and saturation only (no value)",
+           (Edit("mot_ros/core/embedders.py", r"STRIPES, BINS, MARGIN = 4, \(8, 4, 4\), 0\.2",
+                 "STRIPES, BINS, MARGIN = 4, (8, 4, 1), 0.2  # MUTANT"),),
+           ("test/test_core_histogram.py",), "issue 8"),
 )
 
 

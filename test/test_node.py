@@ -422,12 +422,13 @@ def test_reload_parameters_swap_safely(harness: Harness, tracker: TrackerNode, s
     copy = tmp_path / "copy.pt"
     shutil.copy(shapes_model, copy)
     old_detector = tracker.pipeline.detector
-    r = tracker.set_parameters([Parameter("model", value=str(copy)), Parameter("embedder", value="histogram")])
+    assert tracker.pipeline.embedder.name == "histogram"  # the default
+    r = tracker.set_parameters([Parameter("model", value=str(copy)), Parameter("embedder", value="mobilenet")])
     assert all(x.successful for x in r), [x.reason for x in r]
-    assert tracker.pipeline.detector is not old_detector and tracker.pipeline.embedder.name == "histogram"
+    assert tracker.pipeline.detector is not old_detector and tracker.pipeline.embedder.name == "mobilenet"
     msg = None
     for i in range(4):
         msg = harness.send_and_wait(FRAMES[i].image, 1200 + i)
     assert msg is not None and len(msg.detections) >= 2, "tracking must continue on the reloaded model"
-    r = tracker.set_parameters([Parameter("model", value=shapes_model), Parameter("embedder", value="mobilenet")])
+    r = tracker.set_parameters([Parameter("model", value=shapes_model), Parameter("embedder", value="histogram")])
     assert all(x.successful for x in r)
