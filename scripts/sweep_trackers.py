@@ -103,57 +103,50 @@ def mobilenet_key(size: int, int8: bool) -> str:
     return "mobilenet" + (str(size) if size != 128 else "") + ("_int8" if int8 else "")
 
 
-def cache_mobilenet_sizes(seq: Dict[str, Any], devset: Path, sizes: Sequence[int], int8: bool = True) -> None:
-    """Add mobilenet embeddings at other crop sizes (float32) and the int8 model's (128) to a sequence's cache."""
-    from mot_ros.core.embedders import make_embedder
+def rows_xyxy(rows: np.ndarray) -> np.ndarray:
+    """Boxes (x1, y1, x2, y2) of MOT rows (frame, id, left, top, width, height, ...)."""
+    if not len(rows):
+        return np.zeros((0, 4))
+    return np.stack([rows[:, 2], rows[:, 3], rows[:, 2] + rows[:, 4], rows[:, 3] + rows[:, 5]], axis=1)
 
+
+def add_embeddings(seq: Dict[str, Any], devset: Path, embedders: Dict[str, Any]) -> None:
+    """Add the features of ``embedders`` (cache key -> embedder) missing from a sequence's cache; frames read once."""
     npz_path = devset / "cache" / f"{seq['name']}.npz"
     data = dict(np.load(npz_path))
-    rows = data["rows"]
-    info = read_seqinfo(seq["dir"])
-    variants = [(s, False) for s in sizes if s != 128] + ([(128, True)] if int8 else [])
-    todo = [v for v in variants if f"emb_{mobilenet_key(*v)}" not in data]
+    todo = {k: e for k, e in embedders.items() if f"emb_{k}" not in data}
     if not todo:
         return
-    embedders = {v: make_embedder("mobilenet", "cpu", "", v[0], int8=v[1]) for v in todo}
-    for v, e in embedders.items():
-        if v[1] and e.runtime != "openvino-int8":
-            raise ValueError(f"mobilenet int8: expected the openvino-int8 runtime, got {e.runtime}")
-    feats: Dict[Tuple[int, bool], List[np.ndarray]] = {v: [] for v in todo}
+    rows = data["rows"]
+    info = read_seqinfo(seq["dir"])
+    feats: Dict[str, List[np.ndarray]] = {k: [] for k in todo}
     for f in range(1, info.seq_length + 1):
         r = rows[rows[:, 0] == f]
         if not len(r):
             continue
-        xyxy = np.stack([r[:, 2], r[:, 3], r[:, 2] + r[:, 4], r[:, 3] + r[:, 5]], axis=1).astype(np.float32)
         img = read_image(info.image_path(f))
-        for s, e in embedders.items():
-            feats[s].append(e.embed(img, xyxy))
-    for v in todo:
-        data[f"emb_{mobilenet_key(*v)}"] = np.concatenate(feats[v]) if feats[v] else np.zeros((0, 1), np.float32)
+        for k, e in todo.items():
+            feats[k].append(e.embed(img, rows_xyxy(r).astype(np.float32)))
+    for k, e in todo.items():
+        data[f"emb_{k}"] = np.concatenate(feats[k]) if feats[k] else np.zeros((0, e.dim), np.float32)
     np.savez_compressed(npz_path, **data)
-    print(f"cached {seq['name']}: mobilenet {[mobilenet_key(*v) for v in todo]}", flush=True)
+    print(f"cached {seq['name']}: {list(todo)}", flush=True)
 
 
-def cache_histogram(seq: Dict[str, Any], devset: Path) -> None:
-    """Add the colour-histogram embedder's features to a sequence's cache (it is cheap; frames are read once)."""
+def cache_extra_embeddings(seq: Dict[str, Any], devset: Path, sizes: Sequence[int]) -> None:
+    """Add mobilenet at other crop sizes (float32), the int8 model's (128) and the colour histograms to a cache."""
     from mot_ros.core.embedders import make_embedder
 
-    npz_path = devset / "cache" / f"{seq['name']}.npz"
-    data = dict(np.load(npz_path))
-    if "emb_histogram" in data:
-        return
-    rows = data["rows"]
-    info = read_seqinfo(seq["dir"])
-    embedder = make_embedder("histogram", "cpu")
-    feats: List[np.ndarray] = []
-    for f in range(1, info.seq_length + 1):
-        r = rows[rows[:, 0] == f]
-        if len(r):
-            xyxy = np.stack([r[:, 2], r[:, 3], r[:, 2] + r[:, 4], r[:, 3] + r[:, 5]], axis=1).astype(np.float32)
-            feats.append(embedder.embed(read_image(info.image_path(f)), xyxy))
-    data["emb_histogram"] = np.concatenate(feats) if feats else np.zeros((0, embedder.dim), np.float32)
-    np.savez_compressed(npz_path, **data)
-    print(f"cached {seq['name']}: histogram", flush=True)
+    keys = {mobilenet_key(s, False): (s, False) for s in sizes if s != 128}
+    keys[mobilenet_key(128, True)] = (128, True)
+    npz_keys = set(np.load(devset / "cache" / f"{seq['name']}.npz").files)
+    embedders: Dict[str, Any] = {k: make_embedder("mobilenet", "cpu", "", v[0], int8=v[1])
+                                 for k, v in keys.items() if f"emb_{k}" not in npz_keys}
+    for k, e in embedders.items():
+        if keys[k][1] and e.runtime != "openvino-int8":
+            raise ValueError(f"mobilenet int8: expected the openvino-int8 runtime, got {e.runtime}")
+    embedders["histogram"] = make_embedder("histogram", "cpu")
+    add_embeddings(seq, devset, embedders)
 
 
 def cache_sequence(seq: Dict[str, Any], devset: Path, force: bool = False) -> Path:
@@ -183,8 +176,7 @@ def cache_sequence(seq: Dict[str, Any], devset: Path, force: bool = False) -> Pa
     feats: Dict[str, List[np.ndarray]] = {k: [] for k in embedders}
     for f in range(1, info.seq_length + 1):
         r = rows[rows[:, 0] == f]
-        xyxy = np.stack([r[:, 2], r[:, 3], r[:, 2] + r[:, 4], r[:, 3] + r[:, 5]], axis=1) if len(r) else \
-            np.zeros((0, 4))
+        xyxy = rows_xyxy(r)
         img = read_image(info.image_path(f))
         for k, e in embedders.items():
             feats[k].append(e.embed(img, xyxy.astype(np.float32)) if len(r) else np.zeros((0, 0), np.float32))
@@ -212,8 +204,7 @@ class CachedSequence:
         for f in range(1, self.info.seq_length + 1):
             idx = np.flatnonzero(rows[:, 0] == f)
             r = rows[idx]
-            xyxy = np.stack([r[:, 2], r[:, 3], r[:, 2] + r[:, 4], r[:, 3] + r[:, 5]], axis=1) if len(r) else \
-                np.zeros((0, 4))
+            xyxy = rows_xyxy(r)
             self.frames.append((Detections(xyxy, r[:, 6], r[:, 7].astype(int)), idx))
         self._images: Dict[int, np.ndarray] = {}
 
@@ -552,8 +543,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         for s in manifest(args.devset):
             if not args.seqs or s["name"] in args.seqs.split(","):
                 cache_sequence(s, args.devset, args.force)
-                cache_mobilenet_sizes(s, args.devset, [int(x) for x in args.mobilenet_sizes.split(",") if x])
-                cache_histogram(s, args.devset)
+                cache_extra_embeddings(s, args.devset, [int(x) for x in args.mobilenet_sizes.split(",") if x])
         return 0
     return {"run": cmd_run, "table": cmd_table, "check": cmd_check, "compare": cmd_compare,
             "speed": cmd_speed, "gates": cmd_gates}[args.cmd](args)
