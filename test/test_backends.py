@@ -351,3 +351,45 @@ def test_no_env_at_import() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("YOLO_")}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_torch_mobilenet_folds_batchnorm(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The PyTorch path (GPU, or a failed export) folds BatchNorm into the convolutions: same features."""
+    import torch
+
+    from mot_ros.core import embedders, onnx_runtime
+
+    scene = next(iter(random_scene(320, 240, n_objects=5, n_frames=1, seed=3)))
+    boxes = np.array([o.box() for o in scene.objects], np.float32)
+    ref = embedders.make_embedder("mobilenet", "cpu", backend="onnxruntime")
+    monkeypatch.setattr(onnx_runtime, "torch_to_session", lambda *a, **k: None)  # the export "fails"
+    emb = embedders.make_embedder("mobilenet", "cpu")
+    assert emb.runtime == "torch" and emb._session is None  # noqa: SLF001
+    kinds = {type(m).__name__ for m in emb._model.modules()}  # noqa: SLF001
+    assert "BatchNorm2d" not in kinds and "Conv2d" in kinds
+    a, b = emb.embed(scene.image, boxes), ref.embed(scene.image, boxes)
+    assert a.shape == b.shape == (len(boxes), 1280)
+    assert np.abs((a * b).sum(1) - 1).max() < 1e-4
+    plain = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4)).eval()
+    with torch.no_grad():
+        plain[1].running_mean.uniform_(-1, 1)
+        plain[1].running_var.uniform_(0.5, 2)
+        x = torch.randn(2, 3, 8, 8)
+        folded = embedders.fold_batchnorm(plain)
+        assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+        assert torch.allclose(folded(x), plain(x), atol=1e-5)
+
+
+@needs_shared
+def test_osnet_on_cuda_without_gpu_provider_warns(monkeypatch: pytest.MonkeyPatch,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    """A CUDA device with a CPU-only onnxruntime: OSNet still loads, on the CPU, and says so."""
+    import onnxruntime as ort
+
+    from mot_ros.core.embedders import OsnetEmbedder
+
+    monkeypatch.setattr(ort, "get_available_providers", lambda: ["CPUExecutionProvider"])
+    with caplog.at_level(logging.WARNING, logger="mot_ros.core.embedders"):
+        emb = OsnetEmbedder(str(OSNET_MODEL), device="cuda:0", backend="onnxruntime")
+    assert "no CUDAExecutionProvider" in caplog.text and "onnxruntime-gpu" in caplog.text
+    assert emb.embed(np.zeros((240, 320, 3), np.uint8), np.array([[10, 10, 60, 120]], np.float32)).shape == (1, emb.dim)
