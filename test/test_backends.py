@@ -393,3 +393,5 @@ def test_osnet_on_cuda_without_gpu_provider_warns(monkeypatch: pytest.MonkeyPatc
         emb = OsnetEmbedder(str(OSNET_MODEL), device="cuda:0", backend="onnxruntime")
     assert "no CUDAExecutionProvider" in caplog.text and "onnxruntime-gpu" in caplog.text
     assert emb.embed(np.zeros((240, 320, 3), np.uint8), np.array([[10, 10, 60, 120]], np.float32)).shape == (1, emb.dim)
+    if openvino_version() is not None:  # backend auto: the CPU fallback takes OpenVINO, as device cpu does
+        assert OsnetEmbedder(str(OSNET_MODEL), device="cuda:0").runtime == "openvino"

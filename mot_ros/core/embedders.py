@@ -228,8 +228,9 @@ class OsnetEmbedder(Embedder):
                 providers.insert(0, "CUDAExecutionProvider")
             else:
                 log.warning("embedder osnet: device %s, but onnxruntime %s has no CUDAExecutionProvider (has %s); "
-                            "OSNet runs on the CPU. Install onnxruntime-gpu to run it on the GPU", device,
-                            ort.__version__, ", ".join(ort.get_available_providers()))
+                            "OSNet runs on the CPU (OpenVINO when installed). Install onnxruntime-gpu to run it on "
+                            "the GPU", device, ort.__version__, ", ".join(ort.get_available_providers()))
+                device = "cpu"  # then take the fastest CPU path
         try:
             opts = ort.SessionOptions()
             opts.log_severity_level = 3
