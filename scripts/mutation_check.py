@@ -166,6 +166,15 @@ MUTANTS: Tuple[Mutant, ...] = (
            (Edit("mot_ros/core/embedders.py", r"STRIPES, BINS, MARGIN = 4, \(8, 4, 4\), 0\.2",
                  "STRIPES, BINS, MARGIN = 4, (8, 4, 1), 0.2  # MUTANT"),),
            ("test/test_core_histogram.py",), "issue 8"),
+    Mutant("cmc_few_corners", "sparse flow tracks 100 corners again: behind contrasted people none is background",
+           (Edit("mot_ros/core/tracking/cmc.py", r"SPARSE_FLOW_CORNERS = 400", "SPARSE_FLOW_CORNERS = 100  # MUTANT"),),
+           ("test/test_tracking_core.py::test_cmc_finds_the_background_behind_contrasted_people",), "issue 8"),
+    Mutant("cmc_any_roll", "a camera-motion estimate with a large roll is accepted",
+           (Edit("mot_ros/core/tracking/cmc.py", r"MAX_ROTATION_DEG = 5\.0", "MAX_ROTATION_DEG = 180.0  # MUTANT"),),
+           ("test/test_tracking_core.py::test_implausible_estimates_are_refused",), "issue 8"),
+    Mutant("torch_mobilenet_unfolded", "the PyTorch MobileNet keeps its BatchNorm layers (one more kernel each)",
+           (Edit("mot_ros/core/embedders.py", r"return fuse\(model\.eval\(\)\)", "return model  # MUTANT"),),
+           ("test/test_backends.py::test_torch_mobilenet_folds_batchnorm",), "issue 8"),
 )
 
 

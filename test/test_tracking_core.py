@@ -10,7 +10,7 @@ import pytest
 from deep_sort_realtime.deep_sort.kalman_filter import KalmanFilter as ReferenceKF
 
 from mot_ros.core.config import Config
-from mot_ros.core.tracking.cmc import CameraMotion, auto_downscale
+from mot_ros.core.tracking.cmc import CameraMotion, auto_downscale, plausible
 from mot_ros.core.tracking.deepsort import DeepSortTracker
 from mot_ros.core.tracking.kalman import KalmanFilter, ltwh_to_measurement
 from mot_ros.core.tracking.matching import (fuse_score, fused_cost, iou_distance, iou_matrix, linear_assignment,
@@ -215,6 +215,46 @@ def test_cmc_recovers_a_synthetic_shift(method: str, dx: int, dy: int) -> None:
     h = cmc.apply(second)
     np.testing.assert_allclose(h[:, :2], np.eye(2), atol=0.02)
     np.testing.assert_allclose(h[:, 2], [dx, dy], atol=1.5)
+
+
+def test_cmc_finds_the_background_behind_contrasted_people() -> None:
+    """A faint background behind twelve high-contrast "people" (dark, with bright bands) that the detector boxed.
+
+    Sparse flow takes the strongest corners first and drops those on detections; what is left must still be
+    enough background to follow a pan. With the 100 corners of stop 14 none was left and the warp was the
+    identity.
+    """
+    rng = np.random.default_rng(3)
+    world = cv2.resize(rng.integers(100, 156, (70, 95, 3), dtype=np.uint8), (760, 560),
+                       interpolation=cv2.INTER_NEAREST)  # faint blocks: corners weaker than the people's
+    boxes = []
+    for k in range(12):
+        x, y = 50 + (k % 9) * 76, 100 + 150 * (k // 9) + 30 * (k % 3)
+        world[y:y + 140, x:x + 50] = 20
+        for j in range(3):
+            world[y + 20 + 40 * j:y + 30 + 40 * j, x + 8:x + 42] = 230
+        boxes.append([x - 40, y - 40, x + 10, y + 100])  # in the first view's pixels
+    cmc = CameraMotion("sparse_flow", downscale=2)
+    dx, dy = 6, -4
+    first = np.array(boxes, np.float64)
+    cmc.apply(world[40:520, 40:680], first)
+    assert cmc.background_points >= 12, cmc.background_points
+    h = cmc.apply(world[40 - dy:520 - dy, 40 - dx:680 - dx], first + [dx, dy, dx, dy])
+    np.testing.assert_allclose(h[:, 2], [dx, dy], atol=0.5)
+
+
+def test_implausible_estimates_are_refused() -> None:
+    """A zoom, a roll or a jump no camera makes between two frames is not a warp (the identity is used)."""
+    def similarity(scale: float, degrees: float, tx: float = 0.0) -> np.ndarray:
+        c, s = scale * np.cos(np.radians(degrees)), scale * np.sin(np.radians(degrees))
+        return np.array([[c, -s, tx], [s, c, 0.0]])
+
+    assert plausible(similarity(1.02, 1.0, 30.0), 640, 480)
+    assert plausible(similarity(1.0, -4.5), 640, 480)
+    assert not plausible(similarity(1.0, 13.8), 640, 480)  # the roll fitted to 14 corners on a static camera
+    assert not plausible(similarity(1.0, -6.0), 640, 480)
+    assert not plausible(similarity(1.3, 0.0), 640, 480)
+    assert not plausible(similarity(1.0, 0.0, 200.0), 640, 480)
 
 
 def test_cmc_first_frame_none_size_change_and_method_change() -> None:

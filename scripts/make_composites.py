@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""Build composite pedestrian sequences: real people, synthetic paths, exact ground truth (deterministic).
+
+usage: make_composites.py [--out out/composite] [--shared ../shared]
+
+TUD-Campus is the only real sequence with ground truth, so every real development sequence shows the same eight
+people. This makes a second, independent check set from ``../shared/data/videos/people-walking.mp4``, a static
+camera in which six people walk in one at a time (three of them in black tops, two in grey: look-alikes):
+
+* the empty room is the per-pixel median of the frames in which the COCO detector finds nobody;
+* each person's cut-outs are the frames of their visit, masked by the difference to the empty room (the largest
+  connected blob inside the detector's box);
+* the six people are pasted back into the empty room at once, animated with their own frames at the video's
+  10 fps, walking back and forth along straight paths at different depths (nearer is lower and larger, and is
+  drawn over farther people), so they cross and hide each other;
+* the ground truth is each cut-out's whole box, for people at least 40 % visible (as ``dev_scene``).
+
+Sequences: two path seeds at 25 fps, each also at 8 fps (every third frame) and panned with
+``../shared/tools/make_pan.py``. Writes MOTChallenge folders and a ``devset.json`` for
+``scripts/sweep_trackers.py --devset``. Nothing is committed: the output derives from ``../shared``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Dict, List, Sequence, Tuple
+
+import cv2
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "scripts"))
+
+from make_devset import COCO, OSNET, make_pan, subsample  # noqa: E402
+from mot_ros.core.detector import YoloDetector  # noqa: E402
+from mot_ros.core.mot_format import write_sequence  # noqa: E402
+
+VIDEO = "data/videos/people-walking.mp4"
+SOURCE_FPS = 10.0
+FLOOR_Y = (265.0, 425.0)
+"""Range of the feet's image row in the 768x432 room: the floor below the wall."""
+MIN_VISIBILITY = 0.4
+Sprite = Tuple[np.ndarray, np.ndarray]
+"""A cut-out: BGR pixels and their boolean mask, cropped to the mask's box."""
+
+
+def load_people(shared: Path, detector: YoloDetector) -> Tuple[np.ndarray, List[List[Sprite]]]:
+    """The empty room and, per visit of a person, the cut-outs of that person."""
+    cap = cv2.VideoCapture(str(shared / VIDEO))
+    frames, boxes = [], []
+    while True:
+        ok, f = cap.read()
+        if not ok:
+            break
+        d = detector.detect(f, 640, 0.3, 0.7, 50, [0])
+        frames.append(f)
+        boxes.append(d.xyxy[np.argmax(d.scores)] if len(d) and d.scores.max() >= 0.6 else None)
+    if not frames:
+        raise ValueError(f"{shared / VIDEO}: expected a readable video, got no frames")
+    empty = [f for f, b, in zip(frames, boxes) if b is None]
+    room = np.median(np.stack(empty[::3]), axis=0).astype(np.uint8)
+    visits: List[List[Sprite]] = []
+    run: List[Sprite] = []
+    h, w = room.shape[:2]
+    for f, b in zip(frames + [frames[-1]], boxes + [None]):
+        if b is None:
+            if len(run) >= 20:
+                visits.append(run)
+            run = []
+            continue
+        x1, y1, x2, y2 = (int(v) for v in b)
+        if x1 <= 2 or y1 <= 2 or x2 >= w - 2 or y2 >= h - 2:
+            continue  # cut off by the frame edge
+        diff = cv2.GaussianBlur(cv2.absdiff(f, room).max(axis=2), (5, 5), 0)
+        m = np.zeros((h, w), np.uint8)
+        m[y1:y2, x1:x2] = (diff[y1:y2, x1:x2] > 28).astype(np.uint8)
+        m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, np.ones((7, 7), np.uint8))
+        n, lab, stats, _ = cv2.connectedComponentsWithStats(m)
+        if n < 2:
+            continue
+        k = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+        bx, by, bw, bh, area = stats[k]
+        if area < 0.3 * (x2 - x1) * (y2 - y1):
+            continue
+        run.append((f[by:by + bh, bx:bx + bw].copy(), lab[by:by + bh, bx:bx + bw] == k))
+    return room, visits
+
+
+def compose(room: np.ndarray, people: Sequence[List[Sprite]], fps: float, duration_s: float,
+            seed: int) -> Tuple[List[np.ndarray], List[Tuple[float, ...]]]:
+    """Frames and MOTChallenge ground truth of the people walking back and forth across the room."""
+    rng = np.random.default_rng(seed)
+    h, w = room.shape[:2]
+    walkers = []
+    for pid, sprites in enumerate(people, 1):
+        walkers.append(dict(pid=pid, sprites=sprites, x=rng.uniform(60, w - 60), y=rng.uniform(*FLOOR_Y),
+                            vx=rng.choice([-1, 1]) * rng.uniform(45, 110), vy=rng.uniform(-12, 12),
+                            phase=int(rng.integers(len(sprites)))))
+    frames, gt = [], []
+    for n in range(int(round(fps * duration_s))):
+        t = n / fps
+        img = room.copy()
+        placed = []
+        for wk in walkers:
+            x, y = wk["x"] + wk["vx"] * t, wk["y"] + wk["vy"] * t
+            x = 40 + abs((x - 40) % (2 * (w - 80)) - (w - 80))  # back and forth between x 40 and w - 40
+            span = FLOOR_Y[1] - FLOOR_Y[0]
+            y = FLOOR_Y[0] + abs((y - FLOOR_Y[0]) % (2 * span) - span)
+            pix, mask = wk["sprites"][(wk["phase"] + int(t * SOURCE_FPS)) % len(wk["sprites"])]
+            ph = 120.0 + (y - FLOOR_Y[0]) * 0.9  # nearer (lower) people are taller
+            s = ph / pix.shape[0]
+            pw = max(2, int(round(pix.shape[1] * s)))
+            ph_i = max(2, int(round(ph)))
+            x1, y1 = int(round(x - pw / 2)), int(round(y - ph_i))
+            placed.append((y, wk["pid"], x1, y1, cv2.resize(pix, (pw, ph_i), interpolation=cv2.INTER_AREA),
+                           cv2.resize(mask.astype(np.uint8), (pw, ph_i), interpolation=cv2.INTER_NEAREST) > 0))
+        placed.sort(key=lambda p: p[0])  # far first, near on top
+        cover = np.zeros((h, w), bool)
+        rows = []
+        for _, pid, x1, y1, pix, mask in reversed(placed):  # near first: what is in front is known
+            full = np.zeros((h, w), bool)
+            xa, ya, xb, yb = max(x1, 0), max(y1, 0), min(x1 + pix.shape[1], w), min(y1 + pix.shape[0], h)
+            full[ya:yb, xa:xb] = mask[ya - y1:yb - y1, xa - x1:xb - x1]
+            total = int(mask.sum())
+            vis = float((full & ~cover).sum()) / total if total else 0.0
+            cover |= full
+            if vis >= MIN_VISIBILITY and xb - xa >= 2 and yb - ya >= 2:
+                rows.append((n + 1, pid, float(xa), float(ya), float(xb - xa), float(yb - ya), 1, 1, round(vis, 3)))
+        for _, pid, x1, y1, pix, mask in placed:
+            xa, ya, xb, yb = max(x1, 0), max(y1, 0), min(x1 + pix.shape[1], w), min(y1 + pix.shape[0], h)
+            m = mask[ya - y1:yb - y1, xa - x1:xb - x1]
+            img[ya:yb, xa:xb][m] = pix[ya - y1:yb - y1, xa - x1:xb - x1][m]
+        noise = rng.normal(0, 2.0, img.shape)
+        frames.append(np.clip(img + noise, 0, 255).astype(np.uint8))
+        gt += sorted(rows, key=lambda r: r[1])
+    return frames, gt
+
+
+def main(argv: List[str] | None = None) -> int:
+    """Build the composite check set and its manifest."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", default=str(REPO / "out" / "composite"))
+    ap.add_argument("--shared", default=str(REPO.parent / "shared"))
+    ap.add_argument("--duration", type=float, default=12.0, help="seconds per sequence")
+    args = ap.parse_args(argv)
+    shared, out = Path(args.shared).resolve(), Path(args.out)
+    if not (shared / VIDEO).is_file():
+        sys.stderr.write(f"make_composites: {shared / VIDEO} is absent\n")
+        return 1
+    room, people = load_people(shared, YoloDetector(str(shared / COCO), "cpu"))
+    print(f"{len(people)} people, {[len(p) for p in people]} cut-outs each")
+    out.mkdir(parents=True, exist_ok=True)
+    real = {"model": str(shared / COCO), "classes": ["person"], "osnet": str(shared / OSNET), "kind": "real"}
+    tool = shared / "tools" / "make_pan.py"
+    seqs: List[Dict[str, object]] = []
+    for seed in (1, 2):
+        base = f"comp{seed}"
+        for name in (base, f"{base}-8fps", f"{base}-pan", f"{base}-8fps-pan"):
+            if (out / name).exists():
+                shutil.rmtree(out / name)
+        frames, gt = compose(room, people, 25.0, args.duration, seed)
+        write_sequence(out / base, frames, gt, name=base, frame_rate=25.0)
+        subsample(out / base, out / f"{base}-8fps", 3)
+        make_pan(tool, out / base, out / f"{base}-pan", 4)
+        make_pan(tool, out / f"{base}-8fps", out / f"{base}-8fps-pan", 6)
+        for name in (base, f"{base}-8fps", f"{base}-pan", f"{base}-8fps-pan"):
+            seqs.append({"name": name, "dir": str(out / name), **real})
+    (out / "devset.json").write_text(json.dumps({"sequences": seqs}, indent=1) + "\n")
+    print(f"manifest: {out / 'devset.json'} ({len(seqs)} sequences)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
