@@ -1,7 +1,8 @@
 """QoS profiles of the tracker node and the matching of the input subscription to its publishers."""
 from __future__ import annotations
 
-from typing import Iterable, Optional
+from collections import deque
+from typing import Any, Deque, Iterable, Optional, Set, Tuple
 
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 
@@ -51,3 +52,36 @@ def input_qos(reliability: ReliabilityPolicy, depth: int) -> QoSProfile:
     """The image subscription's QoS: keep the newest ``depth`` frames, sensor-data durability."""
     return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=depth, reliability=reliability,
                       durability=qos_profile_sensor_data.durability)
+
+
+class SampleMemory:
+    """The identities of the last ``size`` input samples: a frame that arrives twice is recognised.
+
+    A QoS switch makes the new subscription before it drops the old one. A frame in flight at that moment can then
+    arrive through both. It can arrive through the old one just before the switch and through the new one just
+    after, so every sample is remembered, not only those that arrive during the switch.
+
+    A sample's identity is its source timestamp and its publication sequence number (the same whichever
+    subscription delivers it). A sample that carries neither is never taken for a repeat.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._order: Deque[Tuple[Any, Any]] = deque()
+        self._seen: Set[Tuple[Any, Any]] = set()
+        self.size = int(size)
+
+    def repeat(self, source_timestamp: Any, sequence: Any) -> bool:
+        """True when this sample was seen before; otherwise remember it and return False."""
+        if source_timestamp is None and sequence is None:
+            return False
+        key = (source_timestamp, sequence)
+        if key in self._seen:
+            return True
+        self._order.append(key)
+        self._seen.add(key)
+        if len(self._order) > self.size:
+            self._seen.discard(self._order.popleft())
+        return False
+
+    def __len__(self) -> int:
+        return len(self._order)

@@ -10,9 +10,8 @@ from __future__ import annotations
 import gc
 import threading
 import time
-from collections import deque
 from pathlib import Path
-from typing import Any, Deque, Dict, FrozenSet, List, Optional, Tuple, Union
+from typing import Any, Dict, FrozenSet, List, Optional, Tuple, Union
 
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
@@ -34,7 +33,7 @@ from .depth_io import DepthIO
 from .diagnostics import Stats, diagnostics_msg
 from .params import (allowed_model_dirs, check_model_path, config_from_node, declare_parameters, param_value,
                      read_values)
-from .qos import (ANNOTATED_DEPTH, DETECTIONS_DEPTH, DIAGNOSTICS_DEPTH, LABEL_INFO_QOS, input_qos,
+from .qos import (ANNOTATED_DEPTH, DETECTIONS_DEPTH, DIAGNOSTICS_DEPTH, LABEL_INFO_QOS, SampleMemory, input_qos,
                   wanted_reliability)
 
 Msg = Union[Image, CompressedImage]
@@ -46,7 +45,7 @@ DEDUPE_WINDOW_SEC = 2.0
 """After a QoS switch the old subscription lives this long (until the new one is surely matched), and frames
 seen through both subscriptions are de-duplicated."""
 DEDUPE_MEMORY = 256
-"""Samples remembered for de-duplication during a QoS switch (more than 2 s of any camera's frames)."""
+"""Samples remembered for de-duplication across a QoS switch (more than 2 s of any camera's frames)."""
 MAX_SEQUENCE_GAP = 100000
 """A larger jump in a publisher's sequence numbers is a restart, not lost frames."""
 WORKER_WAIT_SEC = 0.5
@@ -95,7 +94,7 @@ class TrackerNode(LifecycleNode):
         self._last_seq: Optional[int] = None
         self._dedupe_until = 0.0
         self._retired_sub = None  # the subscription replaced by a QoS switch, destroyed after DEDUPE_WINDOW_SEC
-        self._recent_samples: Deque[Tuple[Any, Any]] = deque(maxlen=DEDUPE_MEMORY)
+        self._recent_samples = SampleMemory(DEDUPE_MEMORY)
         self.active_tracks = 0
         self._depth: Optional[DepthIO] = None  # the 3D stage (use_depth)
         self.add_on_set_parameters_callback(self._on_set_parameters)
@@ -251,11 +250,8 @@ class TrackerNode(LifecycleNode):
 
     def _on_image(self, msg: Msg, info: Dict[str, Any]) -> None:
         seq = info.get("publication_sequence_number")
-        if self._retired_sub is not None:  # both subscriptions of a QoS switch live: a frame may come twice
-            sample = (info.get("source_timestamp"), seq)  # a sample's identity, whichever publisher sent it
-            if sample in self._recent_samples:
-                return  # the same frame through the second subscription of a QoS switch
-            self._recent_samples.append(sample)
+        if self._recent_samples.repeat(info.get("source_timestamp"), seq):
+            return  # the same frame through the other subscription of a QoS switch
         self.stats.record_received()
         if seq:
             # With one publisher, a gap in its sequence numbers is frames lost before reaching us
