@@ -180,6 +180,14 @@ MUTANTS: Tuple[Mutant, ...] = (
     Mutant("torch_mobilenet_unfolded", "the PyTorch MobileNet keeps its BatchNorm layers (one more kernel each)",
            (Edit("mot_ros/core/embedders.py", r"return fuse\(model\.eval\(\)\)", "return model  # MUTANT"),),
            ("test/test_backends.py::test_torch_mobilenet_folds_batchnorm",), "issue 8"),
+    Mutant("full_view_not_moved_on", "a lost track's last full view stays where it was seen (no velocity)",
+           (Edit("mot_ros/core/tracking/deepsort.py", r"views\[:, :2\] \+= views\[:, 4:6\] \* elapsed\[:, None\]",
+                 "pass  # MUTANT"),),
+           ("test/test_tracking_core.py::test_lost_size_gate_gives_a_walker_back_their_id_after_partial_boxes",),
+           "issue 8"),
+    Mutant("full_view_not_warped", "a lost track's last full view ignores camera motion",
+           (Edit("mot_ros/core/tracking/deepsort.py", r"t\.full_view = view", "pass  # MUTANT"),),
+           ("test/test_tracking_core.py::test_lost_size_gate_follows_the_camera",), "issue 8"),
 )
 
 

@@ -20,7 +20,7 @@ from mot_ros.core.types import Detections
 
 PLAIN = dict(low_conf_threshold=0.35, cmc="none", association="cascade", appearance_features="bank",
              kalman_state="xyah", nsa_kalman=False, fuse_score=False, recovery=False, confirm_first_frame=False,
-             duplicate_iou=1.0)
+             duplicate_iou=1.0, lost_size_gate=False)
 
 
 def _dets(boxes: Sequence[Sequence[float]], scores: Optional[Sequence[float]] = None) -> Detections:
@@ -479,3 +479,54 @@ def test_duplicate_box_of_a_tracked_object_starts_no_track() -> None:
         ids = {o.track_id for o in t.update(_dets([full, part, other]), _feats(3))}
         assert len(ids) == 1 + expect_new, (dup, ids)  # the tracked object, plus the newcomer (and the duplicate)
         assert 1 in ids
+
+
+def _hidden_then_back(lost_size_gate: bool, back_feature: int = 0, cmc: str = "none", gap: int = 5,
+                      step: float = 4.0, pan: int = 60) -> List[List[int]]:
+    """A walker seen whole, then only as shrinking low-score boxes (legs hidden), then not at all, then whole again.
+
+    With ``cmc`` on, the camera jumps ``pan`` px right during the gap (the frames are a panning textured world).
+    Returns the published IDs of the last three frames.
+    """
+    world = _texture(600, 1100, seed=7)
+    cfg = Config(n_init=2, conf_threshold=0.6, **{**PLAIN, "low_conf_threshold": 0.1, "recovery": True,
+                                                    "cmc": cmc, "lost_size_gate": lost_size_gate})
+    t = DeepSortTracker(cfg)
+    feats = _feats(2)
+    frame_no, cam_x, out = 0, 200, []
+
+    def update(height: Optional[float], score: float, feature: int) -> List[int]:
+        nonlocal frame_no
+        x = 300.0 + step * frame_no - cam_x  # the walker's left edge in the image
+        boxes = [] if height is None else [[x, 100.0, x + 50.0, 100.0 + height]]
+        img = world[60:540, cam_x:cam_x + 640].copy()
+        frame_no += 1
+        return [o.track_id for o in t.update(_dets(boxes, [score] * len(boxes)), feats[[feature] * len(boxes)],
+                                             img if cmc != "none" else None)]
+
+    for _ in range(5):
+        update(150.0, 0.9, 0)
+    for h in (130.0, 110.0, 90.0, 70.0, 55.0):  # the second association feeds the track partial boxes
+        update(h, 0.3, 0)
+    for g in range(gap):
+        cam_x += pan if (cmc != "none" and g == 0) else 0
+        update(None, 0.0, 0)
+    return [update(150.0, 0.9, back_feature) for _ in range(3)]
+
+
+def test_lost_size_gate_gives_a_walker_back_their_id_after_partial_boxes() -> None:
+    """Partial boxes shrink the track and drag it up; the last full view, moved on at its velocity, still gates."""
+    for gap in (2, 5, 10):
+        assert _hidden_then_back(True, gap=gap, step=8.0) == [[1]] * 3, gap
+        assert _hidden_then_back(False, gap=gap, step=8.0)[-1] not in ([1], []), gap  # DeepSORT's gate: a new ID
+
+
+def test_lost_size_gate_still_needs_the_appearance() -> None:
+    """Only the motion gate widens: somebody who looks different gets a new ID."""
+    assert _hidden_then_back(True, back_feature=1)[-1] not in ([1], [])
+
+
+def test_lost_size_gate_follows_the_camera() -> None:
+    """The last full view is warped by camera motion like the track: a 60 px pan during the gap keeps the ID."""
+    assert _hidden_then_back(True, cmc="sparse_flow", step=0.0, gap=2) == [[1]] * 3
+    assert _hidden_then_back(False, cmc="sparse_flow", step=0.0, gap=2)[-1] not in ([1], [])

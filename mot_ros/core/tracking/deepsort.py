@@ -2,8 +2,8 @@
 
 With every modern stage off (``low_conf_threshold == conf_threshold``,
 ``cmc: none``, ``association: cascade``, ``appearance_features: bank``,
-``kalman_state: xyah``, ``nsa_kalman``, ``fuse_score``, ``recovery`` and
-``confirm_first_frame`` false, ``duplicate_iou`` 1) it makes deep-sort-realtime's
+``kalman_state: xyah``, ``nsa_kalman``, ``fuse_score``, ``recovery``,
+``confirm_first_frame`` and ``lost_size_gate`` false, ``duplicate_iou`` 1) it makes deep-sort-realtime's
 decisions: same IDs, matches and boxes (test/test_tracking_parity.py). One
 frame:
 
@@ -16,6 +16,13 @@ frame:
    for one frame by IoU. ``fused`` (BoT-SORT): all confirmed tracks in one
    assignment on min(IoU distance, appearance distance), appearance counting
    only for overlapping, similar-looking pairs; then tentative tracks by IoU.
+   ``lost_size_gate`` (ours, after OC-SORT's observation-centric idea): in
+   the cascade, a confirmed track lost for 2 frames or more that is now
+   smaller than at its last high-score match (the low-score association fed
+   it partial boxes while it was being hidden, which also drags its centre
+   and velocities) is gated a second time with that match's state, moved on
+   at that match's velocity, with its size then; a detection inside either
+   gate may match. A person who comes back whole keeps the ID.
    ``fuse_score`` (ByteTrack) multiplies the IoU similarity by the score.
 4. ``recovery``: confirmed tracks lost for 2..``max_age`` frames take back a
    detection that overlaps their prediction, if only a tentative track or
@@ -65,7 +72,7 @@ class DeepSortTracker(TrackerBase):
         config: Uses the tracker group (max_age, n_init, max_cosine_distance, max_iou_distance, nn_budget,
             gating_only_position, low_conf_threshold, cmc, cmc_downscale, association, proximity_threshold,
             appearance_threshold, appearance_features, ema_alpha, kalman_state, nsa_kalman, fuse_score,
-            recovery, confirm_first_frame, duplicate_iou), conf_threshold, box_source and publish_coasting.
+            recovery, confirm_first_frame, duplicate_iou, lost_size_gate), conf_threshold, box_source and publish_coasting.
         first_id: The first track ID.
     """
 
@@ -183,6 +190,12 @@ class DeepSortTracker(TrackerBase):
                 affine = self.cmc.apply(frame, xyxy[valid])
             if tracks and not np.array_equal(affine, np.eye(2, 3)):
                 mean, cov = self.kf.warp(mean, cov, affine)
+                viewed = [t for t in tracks if t.full_view is not None]
+                if viewed:
+                    views = np.stack([t.full_view for t in viewed])
+                    views = self.kf.warp(views, np.zeros((len(views), 8, 8)), affine)[0]
+                    for t, view in zip(viewed, views):
+                        t.full_view = view
 
         # 3.-5. association; detection indices are into the full detection set
         feats = feats_all
@@ -200,6 +213,8 @@ class DeepSortTracker(TrackerBase):
         budget = cfg.nn_budget or None
         is_high = high
         for k, d in matches:
+            if is_high[d]:
+                tracks[k].full_view, tracks[k].full_view_frame = mean[k].copy(), self.frames
             f = feats[d].copy() if feats is not None and is_high[d] else None
             tracks[k].matched(ltwh[d].copy(), float(scores[d]), int(classes[d]), int(d), f, cfg.n_init)
         matched_rows = {k for k, _ in matches}
@@ -291,6 +306,8 @@ class DeepSortTracker(TrackerBase):
             cidx = np.asarray(confirmed, np.intp)
             hidx = np.asarray(high, np.intp)
             gate = self.kf.gate(mean[cidx], cov[cidx], z[hidx], cfg.gating_only_position)  # (confirmed, high)
+            if cfg.lost_size_gate:
+                self._gate_full_view(mean, cov, z, cidx, hidx, gate)
             col_of = {d: j for j, d in enumerate(high)}
             for level in sorted(set(tsu[(tsu >= 1) & (tsu <= cfg.max_age)].tolist())):
                 if not unmatched_dets:
@@ -321,6 +338,25 @@ class DeepSortTracker(TrackerBase):
             matches_b, unmatched_b, unmatched_dets = min_cost_matching(cost, cfg.max_iou_distance, candidates,
                                                                        unmatched_dets)
         return matches_a + matches_b, sorted(set(unmatched_a + unmatched_b)), unmatched_dets
+
+    def _gate_full_view(self, mean: np.ndarray, cov: np.ndarray, z: np.ndarray, cidx: np.ndarray,
+                        hidx: np.ndarray, gate: np.ndarray) -> None:
+        """Open ``gate`` (rows: confirmed tracks ``cidx``; columns: high detections ``hidx``) in place.
+
+        Only tracks lost for 2 frames or more and now smaller than at their last high-score match are gated again,
+        with that match's state moved on at its velocity (constant size), under the current covariance.
+        """
+        tracks = self.tracks
+        rows = [j for j, k in enumerate(cidx.tolist()) if tracks[k].time_since_update >= 2
+                and tracks[k].full_view is not None and tracks[k].full_view[3] > mean[k, 3]]
+        if not rows:
+            return
+        ks = cidx[rows].tolist()
+        views = np.stack([tracks[k].full_view for k in ks])
+        elapsed = self.frames - np.array([tracks[k].full_view_frame for k in ks], np.float64)
+        views[:, :2] += views[:, 4:6] * elapsed[:, None]
+        views[:, 6:8] = 0.0
+        gate[rows] |= self.kf.gate(views, cov[ks], z[hidx], self.config.gating_only_position)
 
     def _fused(self, mean: np.ndarray, ltwh: np.ndarray, scores: np.ndarray, feats: Optional[np.ndarray],
                high: List[int]) -> Tuple[List[Match], List[int], List[int]]:

@@ -124,7 +124,8 @@ class Track:
     """
 
     __slots__ = ("track_id", "mean", "covariance", "state", "hits", "age", "time_since_update", "fresh",
-                 "det_ltwh", "det_index", "score", "class_id", "pending", "bank", "ema", "appearance", "ema_alpha")
+                 "det_ltwh", "det_index", "score", "class_id", "pending", "bank", "ema", "appearance", "ema_alpha", "full_view",
+                 "full_view_frame")
 
     def __init__(self, track_id: int, mean: np.ndarray, covariance: np.ndarray, ltwh: np.ndarray, score: float,
                  class_id: int, det_index: int, feature: Optional[np.ndarray], appearance: str = "bank",
@@ -139,6 +140,10 @@ class Track:
         self.det_index = det_index
         self.score, self.class_id = float(score), int(class_id)
         self.appearance, self.ema_alpha = appearance, ema_alpha
+        self.full_view: Optional[np.ndarray] = None
+        """(8,) Kalman mean after the last high-score match (set by the tracker), warped by camera motion since."""
+        self.full_view_frame = 0
+        """The tracker's frame number of that match."""
         self.pending: List[np.ndarray] = []
         self.bank: Optional[SampleBank] = None
         self.ema: Optional[np.ndarray] = None
