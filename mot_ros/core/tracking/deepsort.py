@@ -72,7 +72,8 @@ class DeepSortTracker(TrackerBase):
         config: Uses the tracker group (max_age, n_init, max_cosine_distance, max_iou_distance, nn_budget,
             gating_only_position, low_conf_threshold, cmc, cmc_downscale, association, proximity_threshold,
             appearance_threshold, appearance_features, ema_alpha, kalman_state, nsa_kalman, fuse_score,
-            recovery, confirm_first_frame, duplicate_iou, lost_size_gate), conf_threshold, box_source and publish_coasting.
+            recovery, confirm_first_frame, duplicate_iou, lost_size_gate), conf_threshold, box_source and
+            publish_coasting.
         first_id: The first track ID.
     """
 
