@@ -489,8 +489,8 @@ def _hidden_then_back(lost_size_gate: bool, back_feature: int = 0, cmc: str = "n
     Returns the published IDs of the last three frames.
     """
     world = _texture(600, 1100, seed=7)
-    cfg = Config(n_init=2, conf_threshold=0.6, **{**PLAIN, "low_conf_threshold": 0.1, "recovery": True,
-                                                    "cmc": cmc, "lost_size_gate": lost_size_gate})
+    stages = {**PLAIN, "low_conf_threshold": 0.1, "recovery": True, "cmc": cmc, "lost_size_gate": lost_size_gate}
+    cfg = Config(n_init=2, conf_threshold=0.6, **stages)
     t = DeepSortTracker(cfg)
     feats = _feats(2)
     frame_no, cam_x, out = 0, 200, []

@@ -125,8 +125,7 @@ class Track:
 
     __slots__ = ("track_id", "mean", "covariance", "state", "hits", "age", "time_since_update", "fresh",
                  "det_ltwh", "det_index", "score", "class_id", "pending", "bank", "ema", "appearance", "ema_alpha",
-                 "full_view",
-                 "full_view_frame")
+                 "full_view", "full_view_frame")
 
     def __init__(self, track_id: int, mean: np.ndarray, covariance: np.ndarray, ltwh: np.ndarray, score: float,
                  class_id: int, det_index: int, feature: Optional[np.ndarray], appearance: str = "bank",
