@@ -493,7 +493,7 @@ def _hidden_then_back(lost_size_gate: bool, back_feature: int = 0, cmc: str = "n
     cfg = Config(n_init=2, conf_threshold=0.6, **stages)
     t = DeepSortTracker(cfg)
     feats = _feats(2)
-    frame_no, cam_x, out = 0, 200, []
+    frame_no, cam_x = 0, 200
 
     def update(height: Optional[float], score: float, feature: int) -> List[int]:
         nonlocal frame_no
