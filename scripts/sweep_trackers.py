@@ -450,7 +450,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         di = np.array([results[r][s]["IDF1"] - base[s]["IDF1"] for s in common])
         worse = [s for s, a, b in zip(common, dh, di) if a < -args.tol or b < -args.tol]
         print(f"{r:48s} n={len(common):2d} dHOTA {dh.mean():+.4f} (min {dh.min():+.3f}) dIDF1 {di.mean():+.4f} "
-              f"(min {di.min():+.3f}) worse on {len(worse)}: {','.join(w[:18] for w in worse)}")
+              f"(min {di.min():+.3f}) worse on {len(worse)}: {','.join(worse)}")
     return 0
 
 

@@ -13,8 +13,8 @@ from mot_ros.core.config import Config
 from mot_ros.core.tracking.cmc import CameraMotion, auto_downscale, plausible
 from mot_ros.core.tracking.deepsort import DeepSortTracker
 from mot_ros.core.tracking.kalman import KalmanFilter, ltwh_to_measurement
-from mot_ros.core.tracking.matching import (fuse_score, fused_cost, iou_distance, iou_matrix, linear_assignment,
-                                            min_cost_matching, normalize)
+from mot_ros.core.tracking.matching import (covered_fraction, fuse_score, fused_cost, iou_distance, iou_matrix,
+                                            linear_assignment, min_cost_matching, normalize)
 from mot_ros.core.tracking.track import SampleBank, Track, TrackState
 from mot_ros.core.types import Detections
 
@@ -482,10 +482,11 @@ def test_duplicate_box_of_a_tracked_object_starts_no_track() -> None:
 
 
 def _hidden_then_back(lost_size_gate: bool, back_feature: int = 0, cmc: str = "none", gap: int = 5,
-                      step: float = 4.0, pan: int = 60) -> List[List[int]]:
+                      step: float = 4.0, pan: int = 60, occluder: bool = False) -> List[List[int]]:
     """A walker seen whole, then only as shrinking low-score boxes (legs hidden), then not at all, then whole again.
 
     With ``cmc`` on, the camera jumps ``pan`` px right during the gap (the frames are a panning textured world).
+    With ``occluder``, the partial boxes score high and the box of somebody in front covers most of each.
     Returns the published IDs of the last three frames.
     """
     world = _texture(600, 1100, seed=7)
@@ -495,19 +496,23 @@ def _hidden_then_back(lost_size_gate: bool, back_feature: int = 0, cmc: str = "n
     feats = _feats(2)
     frame_no, cam_x = 0, 200
 
-    def update(height: Optional[float], score: float, feature: int) -> List[int]:
+    def update(height: Optional[float], score: float, feature: int, front: bool = False) -> List[int]:
         nonlocal frame_no
         x = 300.0 + step * frame_no - cam_x  # the walker's left edge in the image
         boxes = [] if height is None else [[x, 100.0, x + 50.0, 100.0 + height]]
+        if front:
+            boxes.append([x - 10.0, 120.0, x + 60.0, 330.0])
         img = world[60:540, cam_x:cam_x + 640].copy()
         frame_no += 1
-        return [o.track_id for o in t.update(_dets(boxes, [score] * len(boxes)), feats[[feature] * len(boxes)],
-                                             img if cmc != "none" else None)]
+        out = t.update(_dets(boxes, ([score] + [0.9] * (len(boxes) - 1)) if boxes else []),
+                       feats[[feature, 1][:len(boxes)]],
+                       img if cmc != "none" else None)
+        return [o.track_id for o in out if o.det_index == 0]
 
     for _ in range(5):
         update(150.0, 0.9, 0)
-    for h in (130.0, 110.0, 90.0, 70.0, 55.0):  # the second association feeds the track partial boxes
-        update(h, 0.3, 0)
+    for h in (130.0, 110.0, 90.0, 70.0, 55.0):  # partial boxes: by the second association, or high behind somebody
+        update(h, 0.8 if occluder else 0.3, 0, occluder)
     for g in range(gap):
         cam_x += pan if (cmc != "none" and g == 0) else 0
         update(None, 0.0, 0)
@@ -530,3 +535,15 @@ def test_lost_size_gate_follows_the_camera() -> None:
     """The last full view is warped by camera motion like the track: a 60 px pan during the gap keeps the ID."""
     assert _hidden_then_back(True, cmc="sparse_flow", step=0.0, gap=2) == [[1]] * 3
     assert _hidden_then_back(False, cmc="sparse_flow", step=0.0, gap=2)[-1] not in ([1], [])
+
+
+def test_lost_size_gate_ignores_views_that_another_box_covers() -> None:
+    """High-score partial boxes behind somebody in front are not full views: the walker still gets their ID back."""
+    assert _hidden_then_back(True, occluder=True) == [[1]] * 3
+    assert _hidden_then_back(False, occluder=True)[-1] not in ([1], [])
+
+
+def test_covered_fraction() -> None:
+    boxes = [[0, 0, 10, 10], [5, 0, 15, 10], [0, 0, 20, 20], [100, 100, 110, 110]]
+    np.testing.assert_allclose(covered_fraction(boxes), [1.0, 1.0, 0.25, 0.0])
+    assert covered_fraction(boxes[:1]).tolist() == [0.0]

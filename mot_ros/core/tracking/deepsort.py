@@ -18,11 +18,12 @@ frame:
    only for overlapping, similar-looking pairs; then tentative tracks by IoU.
    ``lost_size_gate`` (ours, after OC-SORT's observation-centric idea): in
    the cascade, a confirmed track lost for 2 frames or more that is now
-   smaller than at its last high-score match (the low-score association fed
-   it partial boxes while it was being hidden, which also drags its centre
-   and velocities) is gated a second time with that match's state, moved on
-   at that match's velocity, with its size then; a detection inside either
-   gate may match. A person who comes back whole keeps the ID.
+   smaller than in its last full view (the last high-score match whose box
+   no other detection covers by more than half) is gated a second time with
+   that view's state, moved on at that view's velocity, with its size then;
+   a detection inside either gate may match. Partial boxes of a person being
+   hidden shrink the track and drag its centre and velocities; the person,
+   back in full, keeps the ID.
    ``fuse_score`` (ByteTrack) multiplies the IoU similarity by the score.
 4. ``recovery``: confirmed tracks lost for 2..``max_age`` frames take back a
    detection that overlaps their prediction, if only a tentative track or
@@ -55,14 +56,18 @@ from ..types import Detections, TrackedObject
 from .base import TrackerBase
 from .cmc import CameraMotion, in_background
 from .kalman import KalmanFilter
-from .matching import (INFTY_COST, Match, fuse_score, fused_cost, iou_distance, linear_assignment,
-                       min_cost_matching, normalize)
+from .matching import (INFTY_COST, Match, covered_fraction, fuse_score, fused_cost, iou_distance,
+                       linear_assignment, min_cost_matching, normalize)
 from .track import Track
 
 log = logging.getLogger(__name__)
 
 SECOND_MATCH_IOU_DISTANCE = 0.5
 """ByteTrack's gate (1 - IoU) for the second association of low-score detections."""
+
+FULL_VIEW_MAX_COVER = 0.5
+"""``lost_size_gate``: a high-score match is a full view only when no other detection covers more than this fraction
+of its box (an occluder's box over it means its box may show only the visible part)."""
 
 
 class DeepSortTracker(TrackerBase):
@@ -213,9 +218,9 @@ class DeepSortTracker(TrackerBase):
             t.mean, t.covariance = mean[i], cov[i]
         budget = cfg.nn_budget or None
         is_high = high
+        if cfg.lost_size_gate and matches:
+            self._remember_full_views(mean, matches, high, xyxy, valid & (scores >= cfg.low_conf_threshold))
         for k, d in matches:
-            if is_high[d]:
-                tracks[k].full_view, tracks[k].full_view_frame = mean[k].copy(), self.frames
             f = feats[d].copy() if feats is not None and is_high[d] else None
             tracks[k].matched(ltwh[d].copy(), float(scores[d]), int(classes[d]), int(d), f, cfg.n_init)
         matched_rows = {k for k, _ in matches}
@@ -339,6 +344,17 @@ class DeepSortTracker(TrackerBase):
             matches_b, unmatched_b, unmatched_dets = min_cost_matching(cost, cfg.max_iou_distance, candidates,
                                                                        unmatched_dets)
         return matches_a + matches_b, sorted(set(unmatched_a + unmatched_b)), unmatched_dets
+
+    def _remember_full_views(self, mean: np.ndarray, matches: List[Match], high: np.ndarray, xyxy: np.ndarray,
+                             used: np.ndarray) -> None:
+        """Keep the updated state of tracks matched to a high-score box that no other used detection half covers."""
+        idx = np.flatnonzero(used)
+        cover = np.zeros(len(xyxy))
+        cover[idx] = covered_fraction(xyxy[idx])
+        for k, d in matches:
+            t = self.tracks[k]
+            if high[d] and (cover[d] <= FULL_VIEW_MAX_COVER or t.full_view is None):
+                t.full_view, t.full_view_frame = mean[k].copy(), self.frames
 
     def _gate_full_view(self, mean: np.ndarray, cov: np.ndarray, z: np.ndarray, cidx: np.ndarray,
                         hidx: np.ndarray, gate: np.ndarray) -> None:

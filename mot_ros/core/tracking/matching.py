@@ -54,6 +54,23 @@ def iou_matrix(a_xyxy: np.ndarray, b_xyxy: np.ndarray) -> np.ndarray:
     return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-12)
 
 
+def covered_fraction(xyxy: np.ndarray) -> np.ndarray:
+    """For each box (N, 4; x1, y1, x2, y2), the largest fraction of its area that one other box of the set covers.
+
+    Returns (N,) in [0, 1]; 0 for a box that no other box overlaps (and for a single box).
+    """
+    a = np.asarray(xyxy, np.float64).reshape(-1, 4)
+    if len(a) < 2:
+        return np.zeros(len(a))
+    tl = np.maximum(a[:, None, :2], a[None, :, :2])
+    br = np.minimum(a[:, None, 2:], a[None, :, 2:])
+    wh = np.maximum(0.0, br - tl)
+    inter = wh[..., 0] * wh[..., 1]
+    np.fill_diagonal(inter, 0.0)
+    area = np.maximum((a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]), 1e-12)
+    return np.clip(inter.max(axis=1) / area, 0.0, 1.0)
+
+
 def iou_distance(track_ltwh: np.ndarray, det_ltwh: np.ndarray) -> np.ndarray:
     """1 - IoU between track boxes (N, 4, float64) and detection boxes (M, 4), both left, top, width, height.
 
