@@ -189,7 +189,8 @@ MUTANTS: Tuple[Mutant, ...] = (
            (Edit("mot_ros/core/tracking/deepsort.py", r"t\.full_view = view", "pass  # MUTANT"),),
            ("test/test_tracking_core.py::test_lost_size_gate_follows_the_camera",), "issue 8"),
     Mutant("full_view_from_covered_boxes", "a high-score box that somebody in front covers counts as a full view",
-           (Edit("mot_ros/core/tracking/deepsort.py", r"FULL_VIEW_MAX_COVER = 0\.5", "FULL_VIEW_MAX_COVER = 1.0  # MUTANT"),),
+           (Edit("mot_ros/core/tracking/deepsort.py", r"FULL_VIEW_MAX_COVER = 0\.5",
+                 "FULL_VIEW_MAX_COVER = 1.0  # MUTANT"),),
            ("test/test_tracking_core.py::test_lost_size_gate_ignores_views_that_another_box_covers",), "issue 8"),
 )
 
