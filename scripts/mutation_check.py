@@ -192,6 +192,10 @@ MUTANTS: Tuple[Mutant, ...] = (
            (Edit("mot_ros/core/tracking/deepsort.py", r"FULL_VIEW_MAX_COVER = 0\.5",
                  "FULL_VIEW_MAX_COVER = 1.0  # MUTANT"),),
            ("test/test_tracking_core.py::test_lost_size_gate_ignores_views_that_another_box_covers",), "issue 8"),
+    Mutant("coasting_inverted_boxes", "a coasting prediction shrunk through zero is published as an inverted box",
+           (Edit("mot_ros/core/tracking/deepsort.py", r"if not matched and \(box\[2\] <= 0 or box\[3\] <= 0\):",
+                 "if False:  # MUTANT"),),
+           ("test/test_tracking_core.py::test_coasting_never_publishes_an_inverted_box",), "issue 8"),
 )
 
 

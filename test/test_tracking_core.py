@@ -547,3 +547,23 @@ def test_covered_fraction() -> None:
     boxes = [[0, 0, 10, 10], [5, 0, 15, 10], [0, 0, 20, 20], [100, 100, 110, 110]]
     np.testing.assert_allclose(covered_fraction(boxes), [1.0, 1.0, 0.25, 0.0])
     assert covered_fraction(boxes[:1]).tolist() == [0.0]
+
+
+def test_coasting_never_publishes_an_inverted_box() -> None:
+    """A coasting prediction whose size shrinks through zero is not published as an inverted box.
+
+    Partial boxes gave the track a negative size velocity; it is still alive and takes its object back.
+    """
+    t = DeepSortTracker(Config(n_init=2, publish_coasting=True))
+    f = _feats(1)
+    for _ in range(5):
+        t.update(_dets([[100, 100, 150, 250]], [0.9]), f)
+    for h in (130, 110, 90, 70, 55):  # the second association shrinks the track
+        t.update(_dets([[100, 100, 150, 100 + h]], [0.3]), f)
+    published = []
+    for _ in range(12):
+        published += t.update(_dets([]), f[:0])
+    assert published, "the track coasts for a few frames first"
+    assert all(o.xyxy[2] > o.xyxy[0] and o.xyxy[3] > o.xyxy[1] for o in published), [o.xyxy for o in published]
+    assert t.num_tracks == 1
+    assert [o.track_id for o in t.update(_dets([[100, 100, 150, 250]], [0.9]), f)] == [1]

@@ -52,6 +52,8 @@ def reference_publish(ds: DeepSort, cfg: Config, det: Detections, ltwh: np.ndarr
         if not matched and not cfg.publish_coasting:
             continue
         box = tr.to_ltrb(orig=matched and cfg.box_source == "detection")
+        if not matched and (box[2] <= box[0] or box[3] <= box[1]):
+            continue  # our publishing rule: a coasting prediction shrunk to nothing is not a box
         det_index = -1
         if matched:
             hit = np.flatnonzero((ltwh == tr.original_ltwh).all(axis=1))

@@ -182,7 +182,8 @@ class Config:
                             "computed.", group="tracker")
     # -- output -------------------------------------------------------------
     publish_coasting: bool = _p(False, "Also publish confirmed tracks that had no detection this frame (their "
-                                "Kalman prediction, with the last detection's class and score).", group="output")
+                                "Kalman prediction, with the last detection's class and score; deepsort skips a "
+                                "prediction whose size has shrunk to nothing).", group="output")
     box_source: str = _p("detection", "Box of a matched track: detection (the detector's box) or kalman (the "
                          "smoothed Kalman estimate; lags behind fast motion). Tracks without a detection this "
                          "frame always use the Kalman prediction.", group="output", choices=("detection", "kalman"))

@@ -460,6 +460,8 @@ class DeepSortTracker(TrackerBase):
                 if t.fresh and self.kf.state == "xyah":
                     m = m.astype(np.float32)  # deep-sort-realtime still holds a new track's mean in float32
                 box = self.kf.to_ltwh(m)[0]
+                if not matched and (box[2] <= 0 or box[3] <= 0):
+                    continue  # a coasting prediction whose size has shrunk to nothing is not a box
                 box[2:] = box[:2] + box[2:]
             out.append(TrackedObject(
                 track_id=t.track_id, class_id=t.class_id, score=t.score, xyxy=tuple(float(v) for v in box),
