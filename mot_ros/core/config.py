@@ -134,11 +134,12 @@ class Config:
     confirm_first_frame: bool = _p(True, "Confirm the tracks born on the first frame (after start-up or a reset) at "
                                    "once, as ByteTrack and BoT-SORT do, instead of waiting n_init frames: objects "
                                    "already in view are reported from the first frame.", group="tracker")
-    lost_size_gate: bool = _p(True, "Last full view of lost tracks: a track lost for 2 frames or more that "
-                              "low-score (partial) boxes have shrunk is also gated, in the appearance association, "
-                              "with its state at its last high-score detection, moved on at the velocity it had "
-                              "then, so a person who reappears whole after an occlusion can keep their ID.",
-                              group="tracker")
+    lost_size_gate: bool = _p(True, "Last full view of lost tracks (ours, after OC-SORT's observation-centric "
+                              "re-association): a track lost for 2 frames or more that partial boxes have shrunk "
+                              "is also gated, in the appearance association, with its state at its last full view "
+                              "(a high-score detection that no other detection covers by more than half), moved on "
+                              "at the velocity it had then, so a person who reappears whole after an occlusion can "
+                              "keep their ID.", group="tracker")
     embedder: str = _p("histogram", "Appearance embedder: histogram (colour histograms of four horizontal stripes "
                        "of the box's middle, almost free; on real people it tells identities apart better than "
                        "mobilenet, docs/tracking.md; on a monochrome camera it tells people apart by brightness "
