@@ -196,10 +196,9 @@ class DeepSortTracker(TrackerBase):
                 affine = self.cmc.apply(frame, xyxy[valid])
             if tracks and not np.array_equal(affine, np.eye(2, 3)):
                 mean, cov = self.kf.warp(mean, cov, affine)
-                viewed = [t for t in tracks if t.full_view is not None]
+                viewed = [t for t in tracks if t.full_view is not None] if cfg.lost_size_gate else []
                 if viewed:
-                    views = np.stack([t.full_view for t in viewed])
-                    views = self.kf.warp(views, np.zeros((len(views), 8, 8)), affine)[0]
+                    views = self.kf.warp_mean(np.stack([t.full_view for t in viewed]), affine)
                     for t, view in zip(viewed, views):
                         t.full_view = view
 
@@ -347,7 +346,11 @@ class DeepSortTracker(TrackerBase):
 
     def _remember_full_views(self, mean: np.ndarray, matches: List[Match], high: np.ndarray, xyxy: np.ndarray,
                              used: np.ndarray) -> None:
-        """Keep the updated state of tracks matched to a high-score box that no other used detection half covers."""
+        """Keep the updated state of the tracks matched to a full view.
+
+        A full view is a high-score box that no other used detection covers by more than FULL_VIEW_MAX_COVER; a
+        track's first high-score match counts in any case.
+        """
         idx = np.flatnonzero(used)
         cover = np.zeros(len(xyxy))
         cover[idx] = covered_fraction(xyxy[idx])
@@ -360,8 +363,8 @@ class DeepSortTracker(TrackerBase):
                         hidx: np.ndarray, gate: np.ndarray) -> None:
         """Open ``gate`` (rows: confirmed tracks ``cidx``; columns: high detections ``hidx``) in place.
 
-        Only tracks lost for 2 frames or more and now smaller than at their last high-score match are gated again,
-        with that match's state moved on at its velocity (constant size), under the current covariance.
+        Only tracks lost for 2 frames or more and now smaller than in their last full view are gated again, with
+        that view's state moved on at its velocity (constant size), under the current covariance.
         """
         tracks = self.tracks
         rows = [j for j, k in enumerate(cidx.tolist()) if tracks[k].time_since_update >= 2

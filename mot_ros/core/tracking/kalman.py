@@ -217,11 +217,25 @@ class KalmanFilter:
         ultralytics' ``multi_gmc``. Sizes: for ``xywh`` width and height follow ``abs(R)`` (ultralytics);
         for ``xyah`` the height and its velocity scale by ``sqrt(|det R|)`` and the aspect ratio is kept.
         """
+        m, t = self._warp_parts(affine)
+        if len(mean) == 0:
+            return mean.copy(), cov.copy()
+        new_mean = mean @ m.T
+        new_mean[:, :2] += t
+        return new_mean, m @ cov @ m.T
+
+    def warp_mean(self, mean: np.ndarray, affine: np.ndarray) -> np.ndarray:
+        """Apply a camera-motion affine to stacked means only, as :meth:`warp` does (no covariance)."""
+        m, t = self._warp_parts(affine)
+        new_mean = mean @ m.T
+        new_mean[:, :2] += t
+        return new_mean
+
+    def _warp_parts(self, affine: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """Return the (8, 8) state transform and the centre translation of a 2x3 affine."""
         affine = np.asarray(affine, np.float64)
         if affine.shape != (2, 3):
             raise ValueError(f"warp: expected a 2x3 affine, got shape {affine.shape}")
-        if len(mean) == 0:
-            return mean.copy(), cov.copy()
         r, t = affine[:, :2], affine[:, 2]
         m = np.zeros((8, 8))
         m[0:2, 0:2] = m[4:6, 4:6] = r
@@ -231,10 +245,7 @@ class KalmanFilter:
             s = float(np.sqrt(abs(np.linalg.det(r))))
             m[2, 2] = m[6, 6] = 1.0
             m[3, 3] = m[7, 7] = s
-        new_mean = mean @ m.T
-        new_mean[:, :2] += t
-        new_cov = m @ cov @ m.T
-        return new_mean, new_cov
+        return m, t
 
     def to_ltwh(self, mean: np.ndarray) -> np.ndarray:
         """Boxes (left, top, width, height) of stacked means."""

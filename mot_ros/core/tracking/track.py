@@ -141,7 +141,7 @@ class Track:
         self.score, self.class_id = float(score), int(class_id)
         self.appearance, self.ema_alpha = appearance, ema_alpha
         self.full_view: Optional[np.ndarray] = None
-        """(8,) Kalman mean after the last high-score match (set by the tracker), warped by camera motion since."""
+        """(8,) Kalman mean after the last full view (set by the tracker), warped by camera motion since."""
         self.full_view_frame = 0
         """The tracker's frame number of that match."""
         self.pending: List[np.ndarray] = []
