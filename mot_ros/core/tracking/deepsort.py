@@ -109,6 +109,8 @@ class DeepSortTracker(TrackerBase):
         self.cmc.configure(config.cmc, config.cmc_downscale)
         for t in self.tracks:
             t.ema_alpha = config.ema_alpha
+            if not config.lost_size_gate:
+                t.full_view = None  # not kept up to date while off
 
     @property
     def needs_appearance(self) -> bool:
