@@ -44,6 +44,8 @@ SOURCE_FPS = 10.0
 FLOOR_Y = (265.0, 425.0)
 """Range of the feet's image row in the 768x432 room: the floor below the wall."""
 MIN_VISIBILITY = 0.4
+SQUARE_FLOOR_Y = (150.0, 425.0)
+"""``square`` layout: the feet's row range of a camera looking down on an open square (more floor in view)."""
 Sprite = Tuple[np.ndarray, np.ndarray]
 """A cut-out: BGR pixels and their boolean mask, cropped to the mask's box."""
 
@@ -91,15 +93,32 @@ def load_people(shared: Path, detector: YoloDetector) -> Tuple[np.ndarray, List[
 
 
 def compose(room: np.ndarray, people: Sequence[List[Sprite]], fps: float, duration_s: float,
-            seed: int) -> Tuple[List[np.ndarray], List[Tuple[float, ...]]]:
-    """Frames and MOTChallenge ground truth of the people walking back and forth across the room."""
+            seed: int, layout: str = "room") -> Tuple[List[np.ndarray], List[Tuple[float, ...]]]:
+    """Frames and MOTChallenge ground truth of the people walking across the room.
+
+    ``room``: the six people, full size (120-264 px), back and forth along near-horizontal paths.
+    ``square``: a camera looking down on an open square (as PETS09-S2L1): each person twice (the second copy
+    recoloured a little: a look-alike), small (48-144 px), walking in every direction and turning at the edges.
+    """
+    if layout not in ("room", "square"):
+        raise ValueError(f"compose: layout expected 'room' or 'square', got {layout!r}")
     rng = np.random.default_rng(seed)
     h, w = room.shape[:2]
+    floor = FLOOR_Y if layout == "room" else SQUARE_FLOOR_Y
     walkers = []
-    for pid, sprites in enumerate(people, 1):
-        walkers.append(dict(pid=pid, sprites=sprites, x=rng.uniform(60, w - 60), y=rng.uniform(*FLOOR_Y),
-                            vx=rng.choice([-1, 1]) * rng.uniform(45, 110), vy=rng.uniform(-12, 12),
-                            phase=int(rng.integers(len(sprites)))))
+    copies = 1 if layout == "room" else 2
+    for copy in range(copies):
+        for sprites in people:
+            x, y = rng.uniform(60, w - 60), rng.uniform(*floor)  # this draw order keeps comp1 and comp2 as built
+            if layout == "room":
+                vx, vy = rng.choice([-1, 1]) * rng.uniform(45, 110), rng.uniform(-12, 12)
+            else:
+                a, v = rng.uniform(0, 2 * np.pi), rng.uniform(25, 60)
+                vx, vy = v * np.cos(a), v * np.sin(a)
+            phase = int(rng.integers(len(sprites)))
+            gain = np.ones(3) if copy == 0 else rng.uniform(0.75, 1.25, 3)
+            walkers.append(dict(pid=len(walkers) + 1, sprites=sprites, x=x, y=y, vx=vx, vy=vy, gain=gain,
+                                phase=phase))
     frames, gt = [], []
     for n in range(int(round(fps * duration_s))):
         t = n / fps
@@ -108,10 +127,15 @@ def compose(room: np.ndarray, people: Sequence[List[Sprite]], fps: float, durati
         for wk in walkers:
             x, y = wk["x"] + wk["vx"] * t, wk["y"] + wk["vy"] * t
             x = 40 + abs((x - 40) % (2 * (w - 80)) - (w - 80))  # back and forth between x 40 and w - 40
-            span = FLOOR_Y[1] - FLOOR_Y[0]
-            y = FLOOR_Y[0] + abs((y - FLOOR_Y[0]) % (2 * span) - span)
+            span = floor[1] - floor[0]
+            y = floor[0] + abs((y - floor[0]) % (2 * span) - span)
             pix, mask = wk["sprites"][(wk["phase"] + int(t * SOURCE_FPS)) % len(wk["sprites"])]
-            ph = 120.0 + (y - FLOOR_Y[0]) * 0.9  # nearer (lower) people are taller
+            if copies > 1 and not np.array_equal(wk["gain"], np.ones(3)):
+                pix = np.clip(pix * wk["gain"], 0, 255).astype(np.uint8)
+            if layout == "room":
+                ph = 120.0 + (y - floor[0]) * 0.9  # nearer (lower) people are taller
+            else:
+                ph = 48.0 + (y - floor[0]) * 0.35
             s = ph / pix.shape[0]
             pw = max(2, int(round(pix.shape[1] * s)))
             ph_i = max(2, int(round(ph)))
@@ -145,7 +169,10 @@ def main(argv: List[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default=str(REPO / "out" / "composite"))
     ap.add_argument("--shared", default=str(REPO.parent / "shared"))
-    ap.add_argument("--duration", type=float, default=12.0, help="seconds per sequence")
+    ap.add_argument("--duration", type=float, default=12.0,
+                    help="seconds per sequence (the square layout's 7 fps sequences run 3x as long)")
+    ap.add_argument("--layout", choices=("room", "square"), default="room",
+                    help="room: comp1/comp2 (stop 16); square: sq3/sq4, small people seen from above, 2 x 6")
     args = ap.parse_args(argv)
     shared, out = Path(args.shared).resolve(), Path(args.out)
     if not (shared / VIDEO).is_file():
@@ -157,6 +184,23 @@ def main(argv: List[str] | None = None) -> int:
     real = {"model": str(shared / COCO), "classes": ["person"], "osnet": str(shared / OSNET), "kind": "real"}
     tool = shared / "tools" / "make_pan.py"
     seqs: List[Dict[str, object]] = []
+    if args.layout == "square":
+        for seed in (3, 4):
+            base = f"sq{seed}"
+            names = (base, f"{base}-7fps", f"{base}-pan", f"{base}-7fps-pan")
+            for name in names:
+                if (out / name).exists():
+                    shutil.rmtree(out / name)
+            for name, fps in ((base, 25.0), (f"{base}-7fps", 7.0)):
+                frames, gt = compose(room, people, fps, args.duration if fps > 10 else 3 * args.duration, seed,
+                                     "square")
+                write_sequence(out / name, frames, gt, name=name, frame_rate=fps)
+            make_pan(tool, out / base, out / f"{base}-pan", 4)
+            make_pan(tool, out / f"{base}-7fps", out / f"{base}-7fps-pan", 8)
+            seqs += [{"name": name, "dir": str(out / name), **real} for name in names]
+        (out / "devset.json").write_text(json.dumps({"sequences": seqs}, indent=1) + "\n")
+        print(f"manifest: {out / 'devset.json'} ({len(seqs)} sequences)")
+        return 0
     for seed in (1, 2):
         base = f"comp{seed}"
         for name in (base, f"{base}-8fps", f"{base}-pan", f"{base}-8fps-pan"):

@@ -196,6 +196,13 @@ MUTANTS: Tuple[Mutant, ...] = (
            (Edit("mot_ros/core/tracking/deepsort.py", r"if not matched and \(box\[2\] <= 0 or box\[3\] <= 0\):",
                  "if False:  # MUTANT"),),
            ("test/test_tracking_core.py::test_coasting_never_publishes_an_inverted_box",), "issue 8"),
+    Mutant("distinct_look_not_unique", "a close look opens the gate even when somebody else looks as close",
+           (Edit("mot_ros/core/tracking/deepsort.py", r"DISTINCT_RATIO = 2\.0", "DISTINCT_RATIO = 0.0  # MUTANT"),),
+           ("test/test_tracking_core.py::test_distinct_appearance_refuses_an_ambiguous_look",), "issue 8"),
+    Mutant("distinct_look_anywhere", "a close look opens the gate however far the detection is from the prediction",
+           (Edit("mot_ros/core/tracking/deepsort.py", r"near = \(dist <= box\[:, 3:4\] \* np\.sqrt\(tsu\[rows\]\)\[:, None\]\)",
+                 "near = (dist >= 0)  # MUTANT"),),
+           ("test/test_tracking_core.py::test_distinct_appearance_stays_near_the_prediction",), "issue 8"),
 )
 
 

@@ -60,7 +60,7 @@ LANDED: Dict[str, Any] = {"tracker": "deepsort", "low_conf_threshold": 0.35, "cm
                           "appearance_features": "bank", "kalman_state": "xyah", "nsa_kalman": False,
                           "fuse_score": False, "recovery": True, "box_source": "kalman", "conf_threshold": 0.35,
                           "confirm_first_frame": False, "max_iou_distance": 0.7, "duplicate_iou": 0.7,
-                          "lost_size_gate": False,
+                          "lost_size_gate": False, "distinct_appearance": 0.0,
                           "embedder_int8": False, "embedder": "mobilenet"}
 # Published settings mapped onto our stages (thresholds are per-detector; ours start at the ultralytics ones).
 BYTETRACK_PUB: Dict[str, Any] = {**LANDED, "low_conf_threshold": 0.1, "fuse_score": True, "recovery": False}

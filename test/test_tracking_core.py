@@ -20,7 +20,8 @@ from mot_ros.core.types import Detections
 
 PLAIN = dict(low_conf_threshold=0.35, cmc="none", association="cascade", appearance_features="bank",
              kalman_state="xyah", nsa_kalman=False, fuse_score=False, recovery=False, confirm_first_frame=False,
-             duplicate_iou=1.0, lost_size_gate=False)
+             duplicate_iou=1.0, lost_size_gate=False,
+             distinct_appearance=0.0)
 
 
 def _dets(boxes: Sequence[Sequence[float]], scores: Optional[Sequence[float]] = None) -> Detections:
@@ -541,6 +542,48 @@ def test_lost_size_gate_ignores_views_that_another_box_covers() -> None:
     """High-score partial boxes behind somebody in front are not full views: the walker still gets their ID back."""
     assert _hidden_then_back(True, occluder=True) == [[1]] * 3
     assert _hidden_then_back(False, occluder=True)[-1] not in ([1], [])
+
+
+def _turned_while_hidden(distinct: float, other: str = "distinct", gap: int = 4, back: float = 40.0) -> List[int]:
+    """A walker (100 px tall) goes right at 10 px a frame, is hidden for ``gap`` frames, turns, and is seen again
+    ``back`` px left of where they vanished: beyond the Kalman gate of the track's prediction, which went on to the
+    right. Somebody else stands still far away all along; ``other``: how much they look like the walker (distinct,
+    close or same).
+
+    Returns the published IDs of the walker's box in the frame they are seen again.
+    """
+    t = DeepSortTracker(Config(n_init=2, **{**PLAIN, "distinct_appearance": distinct}))
+    e = np.eye(8, dtype=np.float32)
+    walker, seen_again = e[0], normalize((e[0] + 0.2 * e[3])[None])[0]  # cosine distance 0.02 between the two
+    look = {"distinct": e[1], "close": normalize((e[0] + 0.1 * e[4])[None])[0], "same": seen_again}[other]
+    still = [500.0, 300.0, 540.0, 400.0]
+    for f in range(6):
+        x = 100.0 + 10.0 * f
+        t.update(_dets([[x, 100.0, x + 40.0, 200.0], still]), np.stack([walker, look]))
+    for _ in range(gap):
+        t.update(_dets([still]), look[None])
+    x = 150.0 - back
+    out = t.update(_dets([[x, 100.0, x + 40.0, 200.0], still]), np.stack([seen_again, look]))
+    return [o.track_id for o in out if o.det_index == 0]
+
+
+def test_distinct_appearance_keeps_the_id_of_a_walker_who_turned_while_hidden() -> None:
+    """Outside the Kalman gate, an unambiguous close look still matches; DeepSORT's gate alone gives a new ID."""
+    assert _turned_while_hidden(0.1) == [1]
+    assert _turned_while_hidden(0.0) != [1]
+
+
+def test_distinct_appearance_refuses_an_ambiguous_look() -> None:
+    """Somebody else looking (almost) the same makes the look ambiguous: the gate stays closed."""
+    assert _turned_while_hidden(0.1, other="close") != [1]
+    assert _turned_while_hidden(0.1, other="same") != [1]
+
+
+def test_distinct_appearance_stays_near_the_prediction() -> None:
+    """Only near the prediction (the track's height times sqrt(frames lost): 224 px here), and only for lost tracks."""
+    assert _turned_while_hidden(0.1, back=150.0) == [1]  # 200 px from the prediction
+    assert _turned_while_hidden(0.1, back=250.0) != [1]  # 300 px
+    assert _turned_while_hidden(0.1, gap=0) != [1]  # missed for one frame only: DeepSORT's IoU stage decides
 
 
 def test_covered_fraction() -> None:

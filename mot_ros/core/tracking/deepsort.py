@@ -3,9 +3,9 @@
 With every modern stage off (``low_conf_threshold == conf_threshold``,
 ``cmc: none``, ``association: cascade``, ``appearance_features: bank``,
 ``kalman_state: xyah``, ``nsa_kalman``, ``fuse_score``, ``recovery``,
-``confirm_first_frame`` and ``lost_size_gate`` false, ``duplicate_iou`` 1) it makes deep-sort-realtime's
-decisions: same IDs, matches and boxes (test/test_tracking_parity.py). One
-frame:
+``confirm_first_frame`` and ``lost_size_gate`` false, ``duplicate_iou`` 1,
+``distinct_appearance`` 0) it makes deep-sort-realtime's decisions: same IDs,
+matches and boxes (test/test_tracking_parity.py). One frame:
 
 1. Kalman prediction of every track (batched).
 2. Camera-motion compensation (``cmc``, BoT-SORT): the frame-to-frame affine
@@ -24,6 +24,10 @@ frame:
    a detection inside either gate may match. Partial boxes of a person being
    hidden shrink the track and drag its centre and velocities; the person,
    back in full, keeps the ID.
+   ``distinct_appearance`` (ours, after HybridSORT's appearance correction):
+   a track lost for 2 frames or more may also take a detection outside its
+   gate, near its prediction, whose appearance is close and unambiguous
+   (every other track and detection at least twice as far).
    ``fuse_score`` (ByteTrack) multiplies the IoU similarity by the score.
 4. ``recovery``: confirmed tracks lost for 2..``max_age`` frames take back a
    detection that overlaps their prediction, if only a tentative track or
@@ -65,6 +69,10 @@ log = logging.getLogger(__name__)
 SECOND_MATCH_IOU_DISTANCE = 0.5
 """ByteTrack's gate (1 - IoU) for the second association of low-score detections."""
 
+DISTINCT_RATIO = 2.0
+"""``distinct_appearance``: every other confirmed track and every other high detection must be more than this many
+times as far in appearance as the pair the gate is opened for."""
+
 FULL_VIEW_MAX_COVER = 0.5
 """``lost_size_gate``: a high-score match is a full view only when no other detection covers more than this fraction
 of its box (an occluder's box over it means its box may show only the visible part)."""
@@ -77,8 +85,8 @@ class DeepSortTracker(TrackerBase):
         config: Uses the tracker group (max_age, n_init, max_cosine_distance, max_iou_distance, nn_budget,
             gating_only_position, low_conf_threshold, cmc, cmc_downscale, association, proximity_threshold,
             appearance_threshold, appearance_features, ema_alpha, kalman_state, nsa_kalman, fuse_score,
-            recovery, confirm_first_frame, duplicate_iou, lost_size_gate), conf_threshold, box_source and
-            publish_coasting.
+            recovery, confirm_first_frame, duplicate_iou, lost_size_gate, distinct_appearance), conf_threshold,
+            box_source and publish_coasting.
         first_id: The first track ID.
     """
 
@@ -315,6 +323,8 @@ class DeepSortTracker(TrackerBase):
             gate = self.kf.gate(mean[cidx], cov[cidx], z[hidx], cfg.gating_only_position)  # (confirmed, high)
             if cfg.lost_size_gate:
                 self._gate_full_view(mean, cov, z, cidx, hidx, gate)
+            if cfg.distinct_appearance > 0 and feats is not None:
+                self._gate_distinct_appearance(mean, z, cidx, hidx, gate, feats)
             col_of = {d: j for j, d in enumerate(high)}
             for level in sorted(set(tsu[(tsu >= 1) & (tsu <= cfg.max_age)].tolist())):
                 if not unmatched_dets:
@@ -379,6 +389,41 @@ class DeepSortTracker(TrackerBase):
         views[:, :2] += views[:, 4:6] * elapsed[:, None]
         views[:, 6:8] = 0.0
         gate[rows] |= self.kf.gate(views, cov[ks], z[hidx], self.config.gating_only_position)
+
+    def _gate_distinct_appearance(self, mean: np.ndarray, z: np.ndarray, cidx: np.ndarray, hidx: np.ndarray,
+                                  gate: np.ndarray, feats: np.ndarray) -> None:
+        """Open ``gate`` (rows: confirmed tracks ``cidx``; columns: high detections ``hidx``) in place.
+
+        Only for tracks lost for 2 frames or more, and detections outside their gate whose centre is within the
+        track's height times sqrt(frames lost) of the prediction, at appearance distance at most
+        ``distinct_appearance``, with every other confirmed track and every other high detection at least
+        DISTINCT_RATIO times as far.
+        """
+        tracks = self.tracks
+        limit = self.config.distinct_appearance
+        tsu = np.array([tracks[k].time_since_update for k in cidx.tolist()], np.float64)
+        rows = np.flatnonzero(tsu >= 2)
+        if not len(rows):
+            return
+        box = self.kf.to_ltwh(mean[cidx[rows]])
+        centre = box[:, :2] + box[:, 2:] / 2
+        dist = np.linalg.norm(centre[:, None, :] - z[hidx][None, :, :2], axis=2)
+        near = (dist <= box[:, 3:4] * np.sqrt(tsu[rows])[:, None]) & ~gate[rows]
+        if not near.any():
+            return
+        app: Optional[np.ndarray] = None  # every confirmed track to every high detection, computed once if needed
+        for i, j in zip(*np.nonzero(near)):
+            r = int(rows[i])
+            d = tracks[int(cidx[r])].appearance_distance(feats[hidx[j:j + 1]])[0]
+            if d > limit:
+                continue
+            if app is None:
+                app = np.stack([tracks[k].appearance_distance(feats[hidx]) for k in cidx.tolist()])
+            others_t = np.delete(app[:, j], r)
+            others_d = np.delete(app[r], j)
+            if (others_t.size == 0 or others_t.min() > DISTINCT_RATIO * d) and \
+                    (others_d.size == 0 or others_d.min() > DISTINCT_RATIO * d):  # strict: two exact matches tie
+                gate[r, j] = True
 
     def _fused(self, mean: np.ndarray, ltwh: np.ndarray, scores: np.ndarray, feats: Optional[np.ndarray],
                high: List[int]) -> Tuple[List[Match], List[int], List[int]]:
