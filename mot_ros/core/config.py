@@ -140,13 +140,13 @@ class Config:
                               "(a high-score detection that no other detection covers by more than half), moved on "
                               "at the velocity it had then, so a person who reappears whole after an occlusion can "
                               "keep their ID.", group="tracker")
-    distinct_appearance: float = _p(0.1, "Distinct look outside the gate (ours, after HybridSORT's appearance "
+    distinct_appearance: float = _p(0.15, "Distinct look outside the gate (ours, after HybridSORT's appearance "
                                     "correction): a confirmed track lost for 2 frames or more may also take a "
                                     "high-score detection outside its Kalman gate when their appearance distance "
                                     "is at most this, the detection's centre lies within the track's height times "
                                     "the square root of the frames lost from the prediction, and the pair is "
                                     "unambiguous (every other confirmed track and every other high detection is "
-                                    "at least twice as far in appearance). It keeps the ID of a person who turned "
+                                    "more than twice as far in appearance). It keeps the ID of a person who turned "
                                     "while hidden, at low frame rates. 0 turns it off.", group="tracker",
                                     range=(0.0, 1.0))
     embedder: str = _p("histogram", "Appearance embedder: histogram (colour histograms of four horizontal stripes "
