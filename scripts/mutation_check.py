@@ -200,7 +200,8 @@ MUTANTS: Tuple[Mutant, ...] = (
            (Edit("mot_ros/core/tracking/deepsort.py", r"DISTINCT_RATIO = 2\.0", "DISTINCT_RATIO = 0.0  # MUTANT"),),
            ("test/test_tracking_core.py::test_distinct_appearance_refuses_an_ambiguous_look",), "issue 8"),
     Mutant("distinct_look_anywhere", "a close look opens the gate however far the detection is from the prediction",
-           (Edit("mot_ros/core/tracking/deepsort.py", r"near = \(dist <= box\[:, 3:4\] \* np\.sqrt\(tsu\[rows\]\)\[:, None\]\)",
+           (Edit("mot_ros/core/tracking/deepsort.py",
+                 r"near = \(dist <= box\[:, 3:4\] \* np\.sqrt\(tsu\[rows\]\)\[:, None\]\)",
                  "near = (dist >= 0)  # MUTANT"),),
            ("test/test_tracking_core.py::test_distinct_appearance_stays_near_the_prediction",), "issue 8"),
 )

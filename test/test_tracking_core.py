@@ -545,12 +545,12 @@ def test_lost_size_gate_ignores_views_that_another_box_covers() -> None:
 
 
 def _turned_while_hidden(distinct: float, other: str = "distinct", gap: int = 4, back: float = 40.0) -> List[int]:
-    """A walker (100 px tall) goes right at 10 px a frame, is hidden for ``gap`` frames, turns, and is seen again
+    """Return the IDs published for a walker seen again after turning while hidden.
+
+    The walker (100 px tall) goes right at 10 px a frame, is hidden for ``gap`` frames, turns, and is seen again
     ``back`` px left of where they vanished: beyond the Kalman gate of the track's prediction, which went on to the
     right. Somebody else stands still far away all along; ``other``: how much they look like the walker (distinct,
     close or same).
-
-    Returns the published IDs of the walker's box in the frame they are seen again.
     """
     t = DeepSortTracker(Config(n_init=2, **{**PLAIN, "distinct_appearance": distinct}))
     e = np.eye(8, dtype=np.float32)
