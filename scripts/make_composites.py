@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Build composite pedestrian sequences: real people, synthetic paths, exact ground truth (deterministic).
 
-usage: make_composites.py [--out out/composite] [--shared ../shared]
+usage: make_composites.py [--out out/composite] [--shared ../shared] [--layout room|square]
 
 TUD-Campus is the only real sequence with ground truth, so every real development sequence shows the same eight
 people. This makes a second, independent check set from ``../shared/data/videos/people-walking.mp4``, a static
@@ -18,6 +18,10 @@ camera in which six people walk in one at a time (three of them in black tops, t
 Sequences: two path seeds at 25 fps, each also at 8 fps (every third frame) and panned with
 ``../shared/tools/make_pan.py``. Writes MOTChallenge folders and a ``devset.json`` for
 ``scripts/sweep_trackers.py --devset``. Nothing is committed: the output derives from ``../shared``.
+
+``--layout square`` (stop 18) builds another set instead: a square seen from above, twelve small walkers (each
+person twice, the copy recoloured), walking in every direction; seeds 3 and 4 at 25 fps and at 7 fps, each also
+panned (``sq3``, ``sq3-7fps``, ``sq3-pan``, ``sq3-7fps-pan``, and the same for ``sq4``).
 """
 from __future__ import annotations
 
