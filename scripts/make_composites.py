@@ -120,7 +120,7 @@ def compose(room: np.ndarray, people: Sequence[List[Sprite]], fps: float, durati
                 a, v = rng.uniform(0, 2 * np.pi), rng.uniform(25, 60)
                 vx, vy = v * np.cos(a), v * np.sin(a)
             phase = int(rng.integers(len(sprites)))
-            gain = np.ones(3) if copy == 0 else rng.uniform(0.75, 1.25, 3)
+            gain = None if copy == 0 else rng.uniform(0.75, 1.25, 3)  # the copy: recoloured
             walkers.append(dict(pid=len(walkers) + 1, sprites=sprites, x=x, y=y, vx=vx, vy=vy, gain=gain,
                                 phase=phase))
     frames, gt = [], []
@@ -134,7 +134,7 @@ def compose(room: np.ndarray, people: Sequence[List[Sprite]], fps: float, durati
             span = floor[1] - floor[0]
             y = floor[0] + abs((y - floor[0]) % (2 * span) - span)
             pix, mask = wk["sprites"][(wk["phase"] + int(t * SOURCE_FPS)) % len(wk["sprites"])]
-            if copies > 1 and not np.array_equal(wk["gain"], np.ones(3)):
+            if wk["gain"] is not None:
                 pix = np.clip(pix * wk["gain"], 0, 255).astype(np.uint8)
             if layout == "room":
                 ph = 120.0 + (y - floor[0]) * 0.9  # nearer (lower) people are taller

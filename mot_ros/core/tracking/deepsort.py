@@ -27,7 +27,7 @@ matches and boxes (test/test_tracking_parity.py). One frame:
    ``distinct_appearance`` (ours, after HybridSORT's appearance correction):
    a track lost for 2 frames or more may also take a detection outside its
    gate, near its prediction, whose appearance is close and unambiguous
-   (every other track and detection at least twice as far).
+   (every other track and detection more than twice as far).
    ``fuse_score`` (ByteTrack) multiplies the IoU similarity by the score.
 4. ``recovery``: confirmed tracks lost for 2..``max_age`` frames take back a
    detection that overlaps their prediction, if only a tentative track or
@@ -396,7 +396,7 @@ class DeepSortTracker(TrackerBase):
 
         Only for tracks lost for 2 frames or more, and detections outside their gate whose centre is within the
         track's height times sqrt(frames lost) of the prediction, at appearance distance at most
-        ``distinct_appearance``, with every other confirmed track and every other high detection at least
+        ``distinct_appearance``, with every other confirmed track and every other high detection more than
         DISTINCT_RATIO times as far.
         """
         tracks = self.tracks
@@ -414,7 +414,7 @@ class DeepSortTracker(TrackerBase):
         app: Optional[np.ndarray] = None  # every confirmed track to every high detection, computed once if needed
         for i, j in zip(*np.nonzero(near)):
             r = int(rows[i])
-            d = tracks[int(cidx[r])].appearance_distance(feats[hidx[j:j + 1]])[0]
+            d = app[r, j] if app is not None else tracks[int(cidx[r])].appearance_distance(feats[hidx[j:j + 1]])[0]
             if d > limit:
                 continue
             if app is None:
