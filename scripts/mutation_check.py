@@ -204,6 +204,14 @@ MUTANTS: Tuple[Mutant, ...] = (
                  r"near = \(dist <= box\[:, 3:4\] \* np\.sqrt\(tsu\[rows\]\)\[:, None\]\)",
                  "near = (dist >= 0)  # MUTANT"),),
            ("test/test_tracking_core.py::test_distinct_appearance_stays_near_the_prediction",), "issue 8"),
+    Mutant("max_age_s_ignored", "lost tracks die after max_age frames whatever the frame rate",
+           (Edit("mot_ros/core/tracking/deepsort.py", r"if cfg\.max_age_s > 0 and self\.frame_period:",
+                 "if False:  # MUTANT"),),
+           ("test/test_core_tracker.py::test_max_age_s_keeps_lost_tracks_for_seconds",), "issue 8"),
+    Mutant("frame_period_not_measured", "the pipeline never tells the tracker the time between frames",
+           (Edit("mot_ros/core/pipeline.py", r"tracker\.set_frame_period\(self\.frame_period\)",
+                 "pass  # MUTANT"),),
+           ("test/test_core_pipeline.py::test_frame_period_from_stamps_reaches_the_tracker",), "issue 8"),
 )
 
 

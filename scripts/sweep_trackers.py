@@ -60,7 +60,7 @@ LANDED: Dict[str, Any] = {"tracker": "deepsort", "low_conf_threshold": 0.35, "cm
                           "appearance_features": "bank", "kalman_state": "xyah", "nsa_kalman": False,
                           "fuse_score": False, "recovery": True, "box_source": "kalman", "conf_threshold": 0.35,
                           "confirm_first_frame": False, "max_iou_distance": 0.7, "duplicate_iou": 0.7,
-                          "lost_size_gate": False, "distinct_appearance": 0.0,
+                          "lost_size_gate": False, "distinct_appearance": 0.0, "max_age_s": 0.0,
                           "embedder_int8": False, "embedder": "mobilenet"}
 # Published settings mapped onto our stages (thresholds are per-detector; ours start at the ultralytics ones).
 BYTETRACK_PUB: Dict[str, Any] = {**LANDED, "low_conf_threshold": 0.1, "fuse_score": True, "recovery": False}
@@ -250,6 +250,7 @@ def build_tracker(config: Config) -> Any:
 def run_tracker(config: Config, cs: CachedSequence) -> Tuple[Dict[str, float], float]:
     """Track the cached sequence as the pipeline would; return (metrics, ms per frame of tracking)."""
     tracker = build_tracker(config)
+    tracker.set_frame_period(1.0 / cs.info.frame_rate)  # what the pipeline measures from mot's stamps
     floor = min(config.conf_threshold, getattr(config, "low_conf_threshold", config.conf_threshold))
     key = mobilenet_key(config.embedder_size, config.embedder_int8) if config.embedder == "mobilenet" else \
         config.embedder

@@ -61,6 +61,27 @@ def test_time_jump_back_resets_tracker(pipeline: Pipeline, caplog: pytest.LogCap
     assert not r.reset
 
 
+def test_frame_period_from_stamps_reaches_the_tracker(shapes_model: str) -> None:
+    """max_age_s needs the frame rate: the median gap of the stamps, None without stamps, restarted by a jump."""
+    p = Pipeline(Config(model=shapes_model, device="cpu", embedder="histogram", n_init=1, max_age=30,
+                        max_age_s=3.0), load_detector=False)
+    det = Detections(np.array([[100, 100, 160, 220]], np.float32), [0.9], [0])
+    none = Detections(np.zeros((0, 4), np.float32), np.zeros(0), np.zeros(0, int))
+    p.process(FRAMES[0].image, stamp=None, detections=det)
+    assert p.frame_period is None and p.tracker.frame_period is None
+    stamps = [10.0, 10.04, 10.08, 10.20, 10.24]  # 25 fps with one dropped frame pair
+    for s in stamps:
+        p.process(FRAMES[0].image, stamp=s, detections=det)
+    assert p.frame_period == pytest.approx(0.04) and p.tracker.frame_period == pytest.approx(0.04)
+    for i in range(1, 61):  # 2.4 s hidden at 25 fps: longer than max_age frames, shorter than max_age_s
+        p.process(FRAMES[0].image, stamp=10.24 + 0.04 * i, detections=none)
+    assert p.num_tracks == 1 and p.lost_track_frames == 75  # 3 s at 25 fps
+    p.process(FRAMES[0].image, stamp=1.0, detections=det)  # a bag looping: the rate is measured again
+    assert p.frame_period is None and p.lost_track_frames == 30
+    p.reset()
+    assert p.frame_period is None
+
+
 def test_given_detections_and_class_filter(shapes_model: str) -> None:
     p = Pipeline(Config(model=shapes_model, device="cpu", embedder="histogram", classes=["square"], n_init=1))
     det = Detections(np.array([[10, 10, 50, 50], [100, 100, 160, 160]], np.float32), [0.9, 0.8], [0, 1])

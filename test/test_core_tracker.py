@@ -72,6 +72,50 @@ def test_track_dies_after_max_age_and_ids_keep_counting() -> None:
     assert c > b  # reset never reuses IDs
 
 
+def _survives(tracker: TrackerBase, hidden: int) -> bool:
+    """Whether a confirmed track hidden for ``hidden`` frames still exists afterwards (same box, no motion)."""
+    box = {0: (100.0, 100.0, 160.0, 220.0)}
+    for _ in range(5):
+        step(tracker, box)
+    for _ in range(hidden):
+        step(tracker, {})
+    return tracker.num_tracks == 1
+
+
+@pytest.mark.parametrize("period, hidden, alive", [
+    (None, 31, False),  # no stamps: max_age frames alone
+    (1 / 25, 31, True),  # 25 fps: 3 s is 75 frames
+    (1 / 25, 75, True),
+    (1 / 25, 76, False),
+    (1 / 7, 30, True),  # 7 fps: 3 s is 21 frames, max_age 30 is longer and wins
+    (1 / 7, 31, False),
+])
+def test_max_age_s_keeps_lost_tracks_for_seconds(period: float, hidden: int, alive: bool) -> None:
+    tr = deepsort(Config(max_age=30, max_age_s=3.0, n_init=1))
+    tr.set_frame_period(period)
+    assert _survives(tr, hidden) is alive
+
+
+def test_max_age_s_zero_counts_frames_only() -> None:
+    tr = deepsort(Config(max_age=30, max_age_s=0.0, n_init=1))
+    tr.set_frame_period(1 / 25)
+    assert not _survives(tr, 31)
+    with pytest.raises(ValueError, match="seconds > 0"):
+        tr.set_frame_period(0.0)
+
+
+def test_a_track_kept_by_max_age_s_takes_its_object_back() -> None:
+    tr = deepsort(Config(max_age=30, max_age_s=3.0, n_init=1, box_source="detection"))
+    tr.set_frame_period(1 / 25)
+    first = step(tr, {0: moving(0, 0)})[0].track_id
+    for t in range(1, 4):
+        step(tr, {0: moving(0, t)})
+    for _ in range(50):  # two seconds behind an obstacle at 25 fps
+        step(tr, {})
+    out = step(tr, {0: moving(0, 4)})  # comes back where it was hidden (stopped behind it)
+    assert [o.track_id for o in out] == [first]
+
+
 def test_each_tracker_owns_its_ids() -> None:
     t1, t2 = deepsort(Config(n_init=1)), deepsort(Config(n_init=1))
     assert step(t1, {0: moving(0, 0)})[0].track_id == step(t2, {0: moving(0, 0)})[0].track_id == 1

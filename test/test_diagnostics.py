@@ -55,10 +55,11 @@ def test_success_resets_the_failure_run_and_keeps_timings() -> None:
 def _level(s: Stats, max_failures: int = 3) -> int:
     msg = diagnostics_msg(s.snapshot(), name="tracker_node", stamp=Time(sec=1), input_topic="/image",
                           max_consecutive_failures=max_failures, active_tracks=2, device="cpu",
-                          input_reliability="RELIABLE")
+                          input_reliability="RELIABLE", lost_track_frames=75)
     (status,) = msg.status
     values = {kv.key: kv.value for kv in status.values}
     assert values["active_tracks"] == "2" and values["input_reliability"] == "RELIABLE"
+    assert values["lost_track_frames"] == "75"
     return int.from_bytes(status.level, "little") if isinstance(status.level, bytes) else int(status.level)
 
 

@@ -223,10 +223,11 @@ def test_diagnostics_content_and_latency(harness: Harness, tracker: TrackerNode)
     values = latest()
     for k in ("input_hz", "processed_hz", "frames_received", "frames_dropped", "frames_bad", "frames_failed",
               "frames_lost_in_transport", "latency_p50_ms", "latency_p95_ms", "detect_ms", "associate_ms",
-              "total_ms", "active_tracks", "device", "input_reliability"):
+              "total_ms", "active_tracks", "device", "input_reliability", "lost_track_frames"):
         assert k in values, k
     assert values["device"] == "cpu" and values["input_reliability"] == "RELIABLE"
     assert int(values["active_tracks"]) >= 2
+    assert int(values["lost_track_frames"]) >= 30  # max_age, or max_age_s at the stamps' rate when longer
     p50, p95 = float(values["latency_p50_ms"]), float(values["latency_p95_ms"])
     # stamp -> publish includes conversion, detection and tracking (milliseconds at least on a CPU), and on
     # any machine that runs these tests it stays well under 10 s

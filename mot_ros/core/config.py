@@ -76,6 +76,10 @@ class Config:
                       "run time restarts the tracks; IDs keep counting up.", group="tracker", choices=TRACKER_NAMES)
     max_age: int = _p(30, "Frames a track survives without a matching detection (occlusion tolerance). "
                       "At 30 fps, 30 is one second.", group="tracker", range=(1, 100000))
+    max_age_s: float = _p(3.0, "deepsort: occlusion tolerance in seconds. A lost track survives max_age frames or "
+                          "this long, whichever is longer, with the frame rate measured from the image stamps "
+                          "(3 s is 75 frames at 25 fps and stays 30 frames at 7 fps). 0, or frames without "
+                          "stamps, leave max_age alone.", group="tracker", range=(0.0, 3600.0))
     n_init: int = _p(2, "Consecutive detections before a track is confirmed and published. Higher suppresses "
                      "false tracks, lower reports new objects sooner (the DeepSORT tutorial uses 3).",
                      group="tracker", range=(1, 1000))

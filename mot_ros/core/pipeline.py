@@ -5,10 +5,12 @@ the same tracks whichever runs it.
 """
 from __future__ import annotations
 
+import collections
 import logging
+import statistics
 import threading
 import time
-from typing import Dict, Optional
+from typing import Deque, Dict, Optional
 
 import numpy as np
 
@@ -23,6 +25,9 @@ log = logging.getLogger(__name__)
 
 TIME_JUMP_BACK_SEC = 1.0
 """A stamp this much older than the previous one resets the tracker (e.g. a looping bag)."""
+
+FRAME_PERIOD_WINDOW = 30
+"""The frame period the tracker is told is the median gap between the stamps of this many last frames."""
 
 
 def detection_floor(config: Config) -> float:
@@ -62,6 +67,7 @@ class Pipeline:
         """The tracker (read-only for callers: switch it with ``apply_config(config.replace(tracker=...))``)."""
         self.trails = Trails(config.trail_length)
         self._last_stamp: Optional[float] = None
+        self._gaps: Deque[float] = collections.deque(maxlen=FRAME_PERIOD_WINDOW)
         self.frames = 0
         self.resets = 0
 
@@ -120,6 +126,17 @@ class Pipeline:
             self.config = new
 
     @property
+    def frame_period(self) -> Optional[float]:
+        """Median gap in seconds between the stamps of the last frames processed; None before two stamped frames."""
+        return statistics.median(self._gaps) if self._gaps else None
+
+    @property
+    def lost_track_frames(self) -> Optional[int]:
+        """Frames a lost track survives now (deepsort: max_age, or max_age_s at the measured rate); None if unknown."""
+        value = getattr(self.tracker, "max_age", None)
+        return value if isinstance(value, int) else None
+
+    @property
     def tracker_name(self) -> str:
         """Registry name of the running tracker."""
         return self.config.tracker
@@ -149,6 +166,7 @@ class Pipeline:
             self.tracker.reset()
             self.trails.clear()
             self._last_stamp = None
+            self._gaps.clear()
 
     def close(self) -> None:
         """Release the models."""
@@ -196,11 +214,15 @@ class Pipeline:
                     reset = True
                 if reset or self._last_stamp is None:
                     self._last_stamp = stamp
+                    self._gaps.clear()
                 else:  # small reorderings are tracked normally; only big jumps back reset
+                    if stamp > self._last_stamp:
+                        self._gaps.append(stamp - self._last_stamp)
                     self._last_stamp = max(stamp, self._last_stamp)
             timings: Dict[str, float] = {}
             t0 = time.perf_counter()
             tracker = self.tracker
+            tracker.set_frame_period(self.frame_period)
             if detections is None:
                 if tracker.needs_frame:
                     tracker.prefetch(frame)  # camera motion runs on a worker thread while the detector runs

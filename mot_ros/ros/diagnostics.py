@@ -161,7 +161,7 @@ class Stats:
 
 def diagnostics_msg(snapshot: Mapping[str, Any], *, name: str, stamp: Time, input_topic: str,
                     max_consecutive_failures: int, active_tracks: int, device: str,
-                    input_reliability: str) -> DiagnosticArray:
+                    input_reliability: str, lost_track_frames: Optional[int] = None) -> DiagnosticArray:
     """The /diagnostics message for one :meth:`Stats.snapshot`.
 
     ERROR after ``max_consecutive_failures`` failed frames in a row, WARN while no frame has arrived,
@@ -185,6 +185,8 @@ def diagnostics_msg(snapshot: Mapping[str, Any], *, name: str, stamp: Time, inpu
         "device": device,
         "input_reliability": input_reliability,
     }
+    if lost_track_frames is not None:  # deepsort: max_age, or max_age_s at the measured frame rate
+        values["lost_track_frames"] = lost_track_frames
     for k, v in s["stages"].items():
         values[f"{k}_ms"] = f"{v:.2f}"
     if s["last_error"]:

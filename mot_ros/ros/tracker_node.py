@@ -96,6 +96,7 @@ class TrackerNode(LifecycleNode):
         self._retired_sub = None  # the subscription replaced by a QoS switch, destroyed after DEDUPE_WINDOW_SEC
         self._recent_samples = SampleMemory(DEDUPE_MEMORY)
         self.active_tracks = 0
+        self.lost_track_frames: Optional[int] = None
         self._depth: Optional[DepthIO] = None  # the 3D stage (use_depth)
         self.add_on_set_parameters_callback(self._on_set_parameters)
 
@@ -361,6 +362,7 @@ class TrackerNode(LifecycleNode):
             timings["depth3d"] = (time.perf_counter() - t5) * 1e3
         self.stats.record_success(timings, self._latency_ms(stamp_to_sec(msg.header)))
         self.active_tracks = pipeline.num_tracks
+        self.lost_track_frames = pipeline.lost_track_frames
 
     def _latency_ms(self, stamp: float) -> Optional[float]:
         """Stamp-to-publish latency, or None when the stamp is from another clock domain."""
@@ -389,7 +391,8 @@ class TrackerNode(LifecycleNode):
             self.stats.snapshot(), name=self.get_name(), stamp=self.get_clock().now().to_msg(),
             input_topic=self.resolve_topic_name(self._input_topic),
             max_consecutive_failures=self.config.max_consecutive_failures, active_tracks=self.active_tracks,
-            device=device, input_reliability=self._sub_reliability.name if self._sub_reliability else "")
+            device=device, input_reliability=self._sub_reliability.name if self._sub_reliability else "",
+            lost_track_frames=self.lost_track_frames)
         if self._depth is not None:
             arr.status.append(self._depth.diagnostic_status(self.get_name(), device))
         self._pub_diag.publish(arr)

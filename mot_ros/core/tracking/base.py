@@ -41,6 +41,15 @@ class TrackerBase(ABC):
     def __init__(self, config: Config, first_id: int = 1) -> None:
         self.config = config
         self.ids = IdMap(first_id)
+        self.frame_period: Optional[float] = None
+        """Seconds between the frames this tracker is fed (measured by the pipeline from the stamps); None when
+        unknown. Trackers that count time in frames may use it to turn seconds into frames."""
+
+    def set_frame_period(self, seconds: Optional[float]) -> None:
+        """Tell the tracker the time between its frames (None: unknown)."""
+        if seconds is not None and not seconds > 0:
+            raise ValueError(f"set_frame_period: expected seconds > 0 or None, got {seconds}")
+        self.frame_period = seconds
 
     @property
     def needs_appearance(self) -> bool:

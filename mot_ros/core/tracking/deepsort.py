@@ -82,7 +82,7 @@ class DeepSortTracker(TrackerBase):
     """DeepSORT with optional ByteTrack, BoT-SORT and StrongSORT stages (see the module docstring).
 
     Args:
-        config: Uses the tracker group (max_age, n_init, max_cosine_distance, max_iou_distance, nn_budget,
+        config: Uses the tracker group (max_age, max_age_s, n_init, max_cosine_distance, max_iou_distance, nn_budget,
             gating_only_position, low_conf_threshold, cmc, cmc_downscale, association, proximity_threshold,
             appearance_threshold, appearance_features, ema_alpha, kalman_state, nsa_kalman, fuse_score,
             recovery, confirm_first_frame, duplicate_iou, lost_size_gate, distinct_appearance), conf_threshold,
@@ -106,6 +106,14 @@ class DeepSortTracker(TrackerBase):
         self.apply_config(config)
 
     # -- interface --------------------------------------------------------------
+    @property
+    def max_age(self) -> int:
+        """Misses a confirmed track survives: ``max_age``, or ``max_age_s`` in frames where longer (period known)."""
+        cfg = self.config
+        if cfg.max_age_s > 0 and self.frame_period:
+            return max(cfg.max_age, int(round(cfg.max_age_s / self.frame_period)))
+        return cfg.max_age
+
     def apply_config(self, config: Config) -> None:
         """Apply new settings; a new Kalman state layout or appearance model restarts the tracks."""
         self._join_cmc()
@@ -233,9 +241,10 @@ class DeepSortTracker(TrackerBase):
             f = feats[d].copy() if feats is not None and is_high[d] else None
             tracks[k].matched(ltwh[d].copy(), float(scores[d]), int(classes[d]), int(d), f, cfg.n_init)
         matched_rows = {k for k, _ in matches}
+        max_age = self.max_age
         for k, t in enumerate(tracks):
             if k not in matched_rows:
-                t.missed(cfg.max_age)
+                t.missed(max_age)
         if unmatched_high:
             nd = np.array(unmatched_high, np.intp)
             new_mean, new_cov = self.kf.initiate(z_all[nd])
@@ -326,7 +335,7 @@ class DeepSortTracker(TrackerBase):
             if cfg.distinct_appearance > 0 and feats is not None:
                 self._gate_distinct_appearance(mean, z, cidx, hidx, gate, feats)
             col_of = {d: j for j, d in enumerate(high)}
-            for level in sorted(set(tsu[(tsu >= 1) & (tsu <= cfg.max_age)].tolist())):
+            for level in sorted(set(tsu[(tsu >= 1) & (tsu <= self.max_age)].tolist())):
                 if not unmatched_dets:
                     break
                 rows = np.flatnonzero(tsu == level)
@@ -471,7 +480,7 @@ class DeepSortTracker(TrackerBase):
         cfg = self.config
         tracks = self.tracks
         lost = [k for k in unmatched_tracks if tracks[k].is_confirmed and 1 < tracks[k].time_since_update
-                <= cfg.max_age]
+                <= self.max_age]
         tentative = [(k, d) for k, d in matches if not tracks[k].is_confirmed]
         pool = self._drop_duplicates(ltwh, matches, list(unmatched_dets) + [d for _, d in tentative])
         if not lost or not pool:
