@@ -4,8 +4,12 @@ With every modern stage off (``low_conf_threshold == conf_threshold``,
 ``cmc: none``, ``association: cascade``, ``appearance_features: bank``,
 ``kalman_state: xyah``, ``nsa_kalman``, ``fuse_score``, ``recovery``,
 ``confirm_first_frame`` and ``lost_size_gate`` false, ``duplicate_iou`` 1,
-``distinct_appearance`` 0) it makes deep-sort-realtime's decisions: same IDs,
-matches and boxes (test/test_tracking_parity.py). One frame:
+``distinct_appearance`` and ``max_age_s`` 0) it makes deep-sort-realtime's
+decisions: same IDs, matches and boxes (test/test_tracking_parity.py).
+
+``max_age`` below is the effective one (:attr:`DeepSortTracker.max_age`):
+``max_age`` frames, or ``max_age_s`` seconds at the frame period the
+pipeline measured from the stamps, whichever is longer. One frame:
 
 1. Kalman prediction of every track (batched).
 2. Camera-motion compensation (``cmc``, BoT-SORT): the frame-to-frame affine
@@ -46,6 +50,7 @@ matches and boxes (test/test_tracking_parity.py). One frame:
    box inside a full one) starts no track; recovery ignores it too.
    ``confirm_first_frame`` (ByteTrack, BoT-SORT): the tracks born on the
    first frame after construction or :meth:`reset` are confirmed at once.
+   Confirmed tracks missed more than ``max_age`` times in a row are deleted.
 """
 from __future__ import annotations
 
