@@ -425,14 +425,12 @@ class DeepSortTracker(TrackerBase):
         near = (dist <= box[:, 3:4] * np.sqrt(tsu[rows])[:, None]) & ~gate[rows]
         if not near.any():
             return
-        app: Optional[np.ndarray] = None  # every confirmed track to every high detection, computed once if needed
+        app = np.stack([tracks[k].appearance_distance(feats[hidx]) for k in cidx.tolist()])  # (confirmed, high)
         for i, j in zip(*np.nonzero(near)):
             r = int(rows[i])
-            d = app[r, j] if app is not None else tracks[int(cidx[r])].appearance_distance(feats[hidx[j:j + 1]])[0]
+            d = app[r, j]
             if d > limit:
                 continue
-            if app is None:
-                app = np.stack([tracks[k].appearance_distance(feats[hidx]) for k in cidx.tolist()])
             others_t = np.delete(app[:, j], r)
             others_d = np.delete(app[r], j)
             if (others_t.size == 0 or others_t.min() > DISTINCT_RATIO * d) and \
