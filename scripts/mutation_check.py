@@ -212,6 +212,9 @@ MUTANTS: Tuple[Mutant, ...] = (
            (Edit("mot_ros/core/pipeline.py", r"tracker\.set_frame_period\(self\.frame_period\)",
                  "pass  # MUTANT"),),
            ("test/test_core_pipeline.py::test_frame_period_from_stamps_reaches_the_tracker",), "issue 8"),
+    Mutant("signal_race_crashes", "a signal racing the executor's next wait set ends the node with a traceback",
+           (Edit("mot_ros/ros/tracker_node.py", r"        if rclpy\.ok\(\):\n            raise\n", "        raise\n"),),
+           ("test/test_node_process.py::test_signal_racing_the_executor_exits_cleanly",), "review"),
 )
 
 

@@ -71,3 +71,27 @@ def test_tracks_across_processes_and_exits_cleanly_on_signal(ros: None, spinner,
     text = log.read_text()
     assert code == 0, f"exit code {code}:\n{text}"
     assert "Traceback" not in text and "terminate called" not in text
+
+
+_RACE = """
+import sys
+import rclpy
+from mot_ros.ros import tracker_node
+
+class Racing(tracker_node.SingleThreadedExecutor):
+    def spin(self):
+        if sys.argv[1] == "signal":
+            rclpy.shutdown()  # what the SIGINT/SIGTERM handler does, just before the next wait set is built
+        raise RuntimeError("failed to initialize wait set: the given context is not valid")
+
+tracker_node.SingleThreadedExecutor = Racing
+sys.exit(tracker_node.main(["--ros-args", "-p", "autostart:=false"]))
+"""
+
+
+@pytest.mark.parametrize("case, code", [("signal", 0), ("fault", 1)])
+def test_signal_racing_the_executor_exits_cleanly(tmp_path: Path, case: str, code: int) -> None:
+    """A signal that shuts the context down between two waits is a clean exit; the same error otherwise is not."""
+    r = subprocess.run([sys.executable, "-c", _RACE, case], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert r.returncode == code, r.stdout + r.stderr
+    assert ("Traceback" in r.stderr) is (case == "fault"), r.stderr

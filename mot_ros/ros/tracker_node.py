@@ -448,6 +448,11 @@ def main(args: Optional[List[str]] = None) -> int:
         executor.spin()
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except RuntimeError:
+        # SIGINT/SIGTERM shut the context down between two waits: rclpy then fails to build the next wait set
+        # (RCLError "the given context is not valid", a RuntimeError) instead of raising ExternalShutdownException
+        if rclpy.ok():
+            raise
     finally:
         if node is not None:
             node.close()
