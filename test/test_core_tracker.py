@@ -116,6 +116,46 @@ def test_a_track_kept_by_max_age_s_takes_its_object_back() -> None:
     assert [o.track_id for o in out] == [first]
 
 
+def _jump_id(rate: float, period: float) -> Tuple[int, int]:
+    """Return the IDs of a thin box before and right after it jumps sideways to 1.5x the gate's squared distance.
+
+    The jump leaves the IoU stage (IoU < 0.2) and the recovery stage (the track was seen last frame) nothing to
+    match: only the appearance cascade inside the Kalman gate can keep the ID.
+    """
+    tr = deepsort(Config(n_init=1, box_source="detection", gate_frame_rate=rate))
+    tr.set_frame_period(period)
+    box = (100.0, 100.0, 120.0, 300.0)  # 20 x 200
+    for _ in range(6):
+        before = step(tr, {0: box})[0].track_id
+    t = tr.tracks[0]
+    mean, cov = tr.kf.predict(t.mean[None], t.covariance[None])
+    z = tr.kf.measurement(np.array([[110.0, 100.0, 20.0, 200.0]], np.float32))  # 10 px to the right
+    d2 = float(tr.kf.gating_distance(mean, cov, z)[0, 0])
+    dx = 10.0 * np.sqrt(1.5 * 9.4877 / d2)  # the squared distance grows with the square of the shift
+    assert dx > 0.7 * 20  # IoU below 0.2: the IoU stage cannot take it
+    after = step(tr, {0: (box[0] + dx, box[1], box[2] + dx, box[3])})
+    return before, after[0].track_id
+
+
+@pytest.mark.parametrize("rate, period, kept", [
+    (20.0, 1 / 10, True),  # 10 fps: the gate's threshold doubles
+    (20.0, 1 / 7, True),
+    (20.0, 1 / 25, False),  # at or above gate_frame_rate: DeepSORT's gate
+    (20.0, None, False),  # no stamps, no frame rate
+    (0.0, 1 / 10, False),  # off
+])
+def test_gate_widens_below_gate_frame_rate(rate: float, period: float, kept: bool) -> None:
+    before, after = _jump_id(rate, period)
+    assert (after == before) is kept
+
+
+def test_gate_scale_follows_the_frame_period() -> None:
+    tr = deepsort(Config(gate_frame_rate=20.0))
+    for period, scale in ((None, 1.0), (1 / 30, 1.0), (1 / 20, 1.0), (1 / 10, 2.0), (1 / 8, 2.5), (1.0, 4.0)):
+        tr.set_frame_period(period)
+        assert tr.gate_scale == pytest.approx(scale)
+
+
 def test_each_tracker_owns_its_ids() -> None:
     t1, t2 = deepsort(Config(n_init=1)), deepsort(Config(n_init=1))
     assert step(t1, {0: moving(0, 0)})[0].track_id == step(t2, {0: moving(0, 0)})[0].track_id == 1

@@ -94,6 +94,12 @@ class Config:
                         group="tracker", range=(0, 100000))
     gating_only_position: bool = _p(False, "Gate the Kalman distance on position only (ignore box size).",
                                     group="tracker")
+    gate_frame_rate: float = _p(20.0, "deepsort: below this frame rate the Kalman gate widens with the time between "
+                                "frames: its chi-square threshold is multiplied by gate_frame_rate times the frame "
+                                "period measured from the image stamps (2x at 10 fps, 2.9x at 7 fps, at most 4x), "
+                                "because DeepSORT's per-frame motion noise suits 20-30 fps video. 0, or frames "
+                                "without stamps, keep DeepSORT's 95 % gate.", group="tracker",
+                                range=(0.0, 1000.0))
     # modern stages of our deepsort (ByteTrack, BoT-SORT, StrongSORT); all off reproduces deep-sort-realtime
     low_conf_threshold: float = _p(0.1, "Detector floor for the second association (ByteTrack): detections scored in "
                                    "[low_conf_threshold, conf_threshold) may only continue tracks left unmatched "

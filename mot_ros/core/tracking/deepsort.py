@@ -4,12 +4,14 @@ With every modern stage off (``low_conf_threshold == conf_threshold``,
 ``cmc: none``, ``association: cascade``, ``appearance_features: bank``,
 ``kalman_state: xyah``, ``nsa_kalman``, ``fuse_score``, ``recovery``,
 ``confirm_first_frame`` and ``lost_size_gate`` false, ``duplicate_iou`` 1,
-``distinct_appearance`` and ``max_age_s`` 0) it makes deep-sort-realtime's
+``distinct_appearance``, ``max_age_s`` and ``gate_frame_rate`` 0) it makes deep-sort-realtime's
 decisions: same IDs, matches and boxes (test/test_tracking_parity.py).
 
 ``max_age`` below is the effective one (:attr:`DeepSortTracker.max_age`):
 ``max_age`` frames, or ``max_age_s`` seconds at the frame period the
-pipeline measured from the stamps, whichever is longer. One frame:
+pipeline measured from the stamps, whichever is longer. "The Kalman gate" is
+DeepSORT's 95 % chi-square gate, its threshold multiplied by
+:attr:`DeepSortTracker.gate_scale` below ``gate_frame_rate``. One frame:
 
 1. Kalman prediction of every track (batched).
 2. Camera-motion compensation (``cmc``, BoT-SORT): the frame-to-frame affine
@@ -82,16 +84,19 @@ FULL_VIEW_MAX_COVER = 0.5
 """``lost_size_gate``: a high-score match is a full view only when no other detection covers more than this fraction
 of its box (an occluder's box over it means its box may show only the visible part)."""
 
+GATE_SCALE_MAX = 4.0
+"""``gate_frame_rate``: the most the chi-square gate's threshold is widened (reached at a quarter of the rate)."""
+
 
 class DeepSortTracker(TrackerBase):
     """DeepSORT with optional ByteTrack, BoT-SORT and StrongSORT stages (see the module docstring).
 
     Args:
-        config: Uses the tracker group (max_age, max_age_s, n_init, max_cosine_distance, max_iou_distance, nn_budget,
-            gating_only_position, low_conf_threshold, cmc, cmc_downscale, association, proximity_threshold,
-            appearance_threshold, appearance_features, ema_alpha, kalman_state, nsa_kalman, fuse_score,
-            recovery, confirm_first_frame, duplicate_iou, lost_size_gate, distinct_appearance), conf_threshold,
-            box_source and publish_coasting.
+        config: Uses the tracker group (max_age, max_age_s, gate_frame_rate, n_init, max_cosine_distance,
+            max_iou_distance, nn_budget, gating_only_position, low_conf_threshold, cmc, cmc_downscale, association,
+            proximity_threshold, appearance_threshold, appearance_features, ema_alpha, kalman_state, nsa_kalman,
+            fuse_score, recovery, confirm_first_frame, duplicate_iou, lost_size_gate, distinct_appearance),
+            conf_threshold, box_source and publish_coasting.
         first_id: The first track ID.
     """
 
@@ -118,6 +123,18 @@ class DeepSortTracker(TrackerBase):
         if cfg.max_age_s > 0 and self.frame_period:
             return max(cfg.max_age, int(round(cfg.max_age_s / self.frame_period)))
         return cfg.max_age
+
+    @property
+    def gate_scale(self) -> float:
+        """Factor on the Kalman gate's threshold: ``gate_frame_rate`` x the frame period, within [1, GATE_SCALE_MAX].
+
+        DeepSORT's process noise is per frame; at a lower frame rate an object moves farther between frames, and
+        the squared gate radius grows with the time step (1 at ``gate_frame_rate`` and above, or period unknown).
+        """
+        rate, period = self.config.gate_frame_rate, self.frame_period
+        if rate <= 0 or not period:
+            return 1.0
+        return min(GATE_SCALE_MAX, max(1.0, rate * period))
 
     def apply_config(self, config: Config) -> None:
         """Apply new settings; a new Kalman state layout or appearance model restarts the tracks."""
@@ -334,9 +351,10 @@ class DeepSortTracker(TrackerBase):
             tsu = np.array([tracks[i].time_since_update for i in confirmed])
             cidx = np.asarray(confirmed, np.intp)
             hidx = np.asarray(high, np.intp)
-            gate = self.kf.gate(mean[cidx], cov[cidx], z[hidx], cfg.gating_only_position)  # (confirmed, high)
+            scale = self.gate_scale
+            gate = self.kf.gate(mean[cidx], cov[cidx], z[hidx], cfg.gating_only_position, scale)  # (confirmed, high)
             if cfg.lost_size_gate:
-                self._gate_full_view(mean, cov, z, cidx, hidx, gate)
+                self._gate_full_view(mean, cov, z, cidx, hidx, gate, scale)
             if cfg.distinct_appearance > 0 and feats is not None:
                 self._gate_distinct_appearance(mean, z, cidx, hidx, gate, feats)
             col_of = {d: j for j, d in enumerate(high)}
@@ -386,11 +404,12 @@ class DeepSortTracker(TrackerBase):
                 t.full_view, t.full_view_frame = mean[k].copy(), self.frames
 
     def _gate_full_view(self, mean: np.ndarray, cov: np.ndarray, z: np.ndarray, cidx: np.ndarray,
-                        hidx: np.ndarray, gate: np.ndarray) -> None:
+                        hidx: np.ndarray, gate: np.ndarray, scale: float = 1.0) -> None:
         """Open ``gate`` (rows: confirmed tracks ``cidx``; columns: high detections ``hidx``) in place.
 
         Only tracks lost for 2 frames or more and now smaller than in their last full view are gated again, with
-        that view's state moved on at its velocity (constant size), under the current covariance.
+        that view's state moved on at its velocity (constant size), under the current covariance and the gate's
+        threshold times ``scale``.
         """
         tracks = self.tracks
         rows = [j for j, k in enumerate(cidx.tolist()) if tracks[k].time_since_update >= 2
@@ -402,7 +421,7 @@ class DeepSortTracker(TrackerBase):
         elapsed = self.frames - np.array([tracks[k].full_view_frame for k in ks], np.float64)
         views[:, :2] += views[:, 4:6] * elapsed[:, None]
         views[:, 6:8] = 0.0
-        gate[rows] |= self.kf.gate(views, cov[ks], z[hidx], self.config.gating_only_position)
+        gate[rows] |= self.kf.gate(views, cov[ks], z[hidx], self.config.gating_only_position, scale)
 
     def _gate_distinct_appearance(self, mean: np.ndarray, z: np.ndarray, cidx: np.ndarray, hidx: np.ndarray,
                                   gate: np.ndarray, feats: np.ndarray) -> None:

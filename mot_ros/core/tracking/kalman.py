@@ -206,9 +206,10 @@ class KalmanFilter:
         d = z[None, :, :k] - pm[:, None, :k]  # (N, M, k)
         return ((d @ np.linalg.inv(s[:, :k, :k])) * d).sum(-1)
 
-    def gate(self, mean: np.ndarray, cov: np.ndarray, z: np.ndarray, only_position: bool = False) -> np.ndarray:
-        """(N, M) True where a measurement lies inside the 95 % chi-square gate of a state."""
-        return self.gating_distance(mean, cov, z, only_position) <= CHI2INV95[2 if only_position else 4]
+    def gate(self, mean: np.ndarray, cov: np.ndarray, z: np.ndarray, only_position: bool = False,
+             scale: float = 1.0) -> np.ndarray:
+        """(N, M) True where a measurement lies inside a state's 95 % chi-square gate, its threshold x ``scale``."""
+        return self.gating_distance(mean, cov, z, only_position) <= CHI2INV95[2 if only_position else 4] * scale
 
     def warp(self, mean: np.ndarray, cov: np.ndarray, affine: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """Apply a 2x3 camera-motion affine (previous frame -> current frame) to stacked states.
