@@ -149,6 +149,33 @@ def test_gate_widens_below_gate_frame_rate(rate: float, period: float, kept: boo
     assert (after == before) is kept
 
 
+def _jump_after_loss_id(lost_scale: float) -> Tuple[int, int]:
+    """Return the IDs of a thin box before and after one hidden frame, back 1.5x the gate's squared distance away.
+
+    The track is then lost (2 frames since its last match): the IoU stage is not for it, the recovery stage needs
+    IoU >= 0.2 and ``distinct_appearance`` is off, so only the appearance cascade inside the gate keeps the ID.
+    """
+    tr = deepsort(Config(n_init=1, box_source="detection", lost_gate_scale=lost_scale, distinct_appearance=0.0))
+    tr.set_frame_period(1 / 25)  # gate_frame_rate leaves 25 fps alone
+    box = (100.0, 100.0, 120.0, 300.0)  # 20 x 200
+    for _ in range(6):
+        before = step(tr, {0: box})[0].track_id
+    step(tr, {})
+    t = tr.tracks[0]
+    mean, cov = tr.kf.predict(t.mean[None], t.covariance[None])
+    z = tr.kf.measurement(np.array([[110.0, 100.0, 20.0, 200.0]], np.float32))
+    dx = 10.0 * np.sqrt(1.5 * 9.4877 / float(tr.kf.gating_distance(mean, cov, z)[0, 0]))
+    assert dx > 0.7 * 20
+    after = step(tr, {0: (box[0] + dx, box[1], box[2] + dx, box[3])})
+    return before, after[0].track_id
+
+
+@pytest.mark.parametrize("lost_scale, kept", [(2.0, True), (1.0, False)])
+def test_lost_tracks_get_a_wider_gate(lost_scale: float, kept: bool) -> None:
+    before, after = _jump_after_loss_id(lost_scale)
+    assert (after == before) is kept
+
+
 def test_gate_scale_follows_the_frame_period() -> None:
     tr = deepsort(Config(gate_frame_rate=20.0))
     for period, scale in ((None, 1.0), (1 / 30, 1.0), (1 / 20, 1.0), (1 / 10, 2.0), (1 / 8, 2.5), (1.0, 4.0)):

@@ -100,6 +100,12 @@ class Config:
                                 "because DeepSORT's per-frame motion noise suits 20-30 fps video. 0, or frames "
                                 "without stamps, keep DeepSORT's 95 % gate.", group="tracker",
                                 range=(0.0, 1000.0))
+    lost_gate_scale: float = _p(2.0, "deepsort: a confirmed track lost for 2 frames or more is gated with the Kalman "
+                                "gate's chi-square threshold times at least this (2 is about the 99.9 % quantile "
+                                "instead of 95 %): people change pace and direction while hidden, more than the "
+                                "constant-velocity filter's growing uncertainty allows. Below gate_frame_rate the "
+                                "larger factor applies. 1 keeps DeepSORT's gate.", group="tracker",
+                                range=(1.0, 100.0))
     # modern stages of our deepsort (ByteTrack, BoT-SORT, StrongSORT); all off reproduces deep-sort-realtime
     low_conf_threshold: float = _p(0.1, "Detector floor for the second association (ByteTrack): detections scored in "
                                    "[low_conf_threshold, conf_threshold) may only continue tracks left unmatched "

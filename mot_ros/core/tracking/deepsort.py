@@ -4,14 +4,16 @@ With every modern stage off (``low_conf_threshold == conf_threshold``,
 ``cmc: none``, ``association: cascade``, ``appearance_features: bank``,
 ``kalman_state: xyah``, ``nsa_kalman``, ``fuse_score``, ``recovery``,
 ``confirm_first_frame`` and ``lost_size_gate`` false, ``duplicate_iou`` 1,
-``distinct_appearance``, ``max_age_s`` and ``gate_frame_rate`` 0) it makes deep-sort-realtime's
-decisions: same IDs, matches and boxes (test/test_tracking_parity.py).
+``distinct_appearance``, ``max_age_s`` and ``gate_frame_rate`` 0,
+``lost_gate_scale`` 1) it makes deep-sort-realtime's decisions: same IDs,
+matches and boxes (test/test_tracking_parity.py).
 
 ``max_age`` below is the effective one (:attr:`DeepSortTracker.max_age`):
 ``max_age`` frames, or ``max_age_s`` seconds at the frame period the
 pipeline measured from the stamps, whichever is longer. "The Kalman gate" is
 DeepSORT's 95 % chi-square gate, its threshold multiplied by
-:attr:`DeepSortTracker.gate_scale` below ``gate_frame_rate``. One frame:
+:attr:`DeepSortTracker.gate_scale` below ``gate_frame_rate``, and for tracks
+lost 2 frames or more by at least ``lost_gate_scale``. One frame:
 
 1. Kalman prediction of every track (batched).
 2. Camera-motion compensation (``cmc``, BoT-SORT): the frame-to-frame affine
@@ -92,11 +94,11 @@ class DeepSortTracker(TrackerBase):
     """DeepSORT with optional ByteTrack, BoT-SORT and StrongSORT stages (see the module docstring).
 
     Args:
-        config: Uses the tracker group (max_age, max_age_s, gate_frame_rate, n_init, max_cosine_distance,
-            max_iou_distance, nn_budget, gating_only_position, low_conf_threshold, cmc, cmc_downscale, association,
-            proximity_threshold, appearance_threshold, appearance_features, ema_alpha, kalman_state, nsa_kalman,
-            fuse_score, recovery, confirm_first_frame, duplicate_iou, lost_size_gate, distinct_appearance),
-            conf_threshold, box_source and publish_coasting.
+        config: Uses the tracker group (max_age, max_age_s, gate_frame_rate, lost_gate_scale, n_init,
+            max_cosine_distance, max_iou_distance, nn_budget, gating_only_position, low_conf_threshold, cmc,
+            cmc_downscale, association, proximity_threshold, appearance_threshold, appearance_features, ema_alpha,
+            kalman_state, nsa_kalman, fuse_score, recovery, confirm_first_frame, duplicate_iou, lost_size_gate,
+            distinct_appearance), conf_threshold, box_source and publish_coasting.
         first_id: The first track ID.
     """
 
@@ -352,9 +354,11 @@ class DeepSortTracker(TrackerBase):
             cidx = np.asarray(confirmed, np.intp)
             hidx = np.asarray(high, np.intp)
             scale = self.gate_scale
-            gate = self.kf.gate(mean[cidx], cov[cidx], z[hidx], cfg.gating_only_position, scale)  # (confirmed, high)
+            lost_scale = max(scale, cfg.lost_gate_scale)
+            scales = np.where(tsu >= 2, lost_scale, scale)
+            gate = self.kf.gate(mean[cidx], cov[cidx], z[hidx], cfg.gating_only_position, scales)  # (confirmed, high)
             if cfg.lost_size_gate:
-                self._gate_full_view(mean, cov, z, cidx, hidx, gate, scale)
+                self._gate_full_view(mean, cov, z, cidx, hidx, gate, lost_scale)
             if cfg.distinct_appearance > 0 and feats is not None:
                 self._gate_distinct_appearance(mean, z, cidx, hidx, gate, feats)
             col_of = {d: j for j, d in enumerate(high)}

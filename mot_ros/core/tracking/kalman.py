@@ -21,7 +21,7 @@ frame to current frame) to the states, as ultralytics' ``multi_gmc`` does.
 """
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import Optional, Tuple, Union
 
 import numpy as np
 
@@ -207,9 +207,13 @@ class KalmanFilter:
         return ((d @ np.linalg.inv(s[:, :k, :k])) * d).sum(-1)
 
     def gate(self, mean: np.ndarray, cov: np.ndarray, z: np.ndarray, only_position: bool = False,
-             scale: float = 1.0) -> np.ndarray:
-        """(N, M) True where a measurement lies inside a state's 95 % chi-square gate, its threshold x ``scale``."""
-        return self.gating_distance(mean, cov, z, only_position) <= CHI2INV95[2 if only_position else 4] * scale
+             scale: Union[float, np.ndarray] = 1.0) -> np.ndarray:
+        """(N, M) True where a measurement lies inside a state's 95 % chi-square gate, its threshold x ``scale``.
+
+        ``scale`` is one factor, or one per state (N,).
+        """
+        factor = np.asarray(scale, np.float64).reshape(-1, 1) if np.ndim(scale) else scale
+        return self.gating_distance(mean, cov, z, only_position) <= CHI2INV95[2 if only_position else 4] * factor
 
     def warp(self, mean: np.ndarray, cov: np.ndarray, affine: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """Apply a 2x3 camera-motion affine (previous frame -> current frame) to stacked states.
