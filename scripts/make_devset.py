@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Build the tracking development set under ``out/devset/`` (deterministic).
 
-usage: make_devset.py [--out out/devset] [--shared ../shared] [--only NAME[,NAME...]] [--holdout]
+usage: make_devset.py [--out out/devset] [--shared ../shared] [--only NAME[,NAME...]] [--holdout | --rates]
 
 Writes MOTChallenge sequences (``img1/``, ``gt/gt.txt``, ``seqinfo.ini``) and
 ``devset.json``, the manifest that ``scripts/sweep_trackers.py`` reads: one
@@ -95,6 +95,39 @@ HOLDOUT = (("TUD-pan4", 1, 4), ("TUD-pan7", 1, 7), ("TUD-pan14", 1, 14), ("TUD-8
 sweep chose on the development set is checked here before it is kept (docs/tracking.md)."""
 
 
+RATES = (("TUD-12.5fps", 2, 0), ("TUD-12.5fps-pan", 2, 5), ("TUD-6.25fps", 4, 0), ("TUD-6.25fps-pan", 4, 10),
+         ("TUD-5fps", 5, 0), ("TUD-5fps-pan", 5, 12.5))
+"""Frame rates the development set lacks (stop 20): TUD-Campus every 2nd, 4th and 5th frame, still and panning at
+2.5 px per 25 fps frame: (name, frame step, pixels per frame). Built after ``gate_frame_rate`` was chosen, as a
+check of it."""
+
+
+def make_rates(out: Path, shared: Path) -> int:
+    """Build :data:`RATES` under ``out`` with its own ``devset.json``."""
+    mot, tool = shared / "data" / "mot", shared / "tools" / "make_pan.py"
+    if not (mot / "TUD-Campus").is_dir():
+        sys.stderr.write(f"make_devset: {mot / 'TUD-Campus'} is absent; the frame-rate set needs it\n")
+        return 1
+    out.mkdir(parents=True, exist_ok=True)
+    real = {"model": str(shared / COCO), "classes": ["person"], "osnet": str(shared / OSNET), "kind": "real"}
+    seqs: List[Dict[str, object]] = []
+    for name, step, px in RATES:
+        slow = out / f"_TUD-Campus-step{step}"
+        if not slow.is_dir():
+            subsample(mot / "TUD-Campus", slow, step)
+        d = out / name
+        if d.exists():
+            shutil.rmtree(d)
+        if px:
+            make_pan(tool, slow, d, px)
+        else:
+            shutil.copytree(slow, d)
+        seqs.append({"name": name, "dir": str(d), **real})
+    (out / "devset.json").write_text(json.dumps({"sequences": seqs}, indent=1) + "\n")
+    print(f"manifest: {out / 'devset.json'} ({len(seqs)} sequences at other frame rates)")
+    return 0
+
+
 def make_holdout(out: Path, shared: Path) -> int:
     """Build :data:`HOLDOUT` under ``out`` with its own ``devset.json``."""
     mot, tool = shared / "data" / "mot", shared / "tools" / "make_pan.py"
@@ -125,7 +158,13 @@ def main(argv: List[str] | None = None) -> int:
     ap.add_argument("--only", default="", help="comma-separated sequence names to (re)build")
     ap.add_argument("--holdout", action="store_true",
                     help="build the held-out check set instead (five more pans of TUD-Campus, default out/holdout)")
+    ap.add_argument("--rates", action="store_true",
+                    help="build the frame-rate check set instead (TUD-Campus at 12.5, 6.25 and 5 fps, still and "
+                         "panning, default out/rates)")
     args = ap.parse_args(argv)
+    if args.rates:
+        out = Path(args.out) if args.out != ap.get_default("out") else REPO / "out" / "rates"
+        return make_rates(out, Path(args.shared).resolve())
     if args.holdout:
         out = Path(args.out) if args.out != ap.get_default("out") else REPO / "out" / "holdout"
         return make_holdout(out, Path(args.shared).resolve())
