@@ -61,7 +61,8 @@ LANDED: Dict[str, Any] = {"tracker": "deepsort", "low_conf_threshold": 0.35, "cm
                           "fuse_score": False, "recovery": True, "box_source": "kalman", "conf_threshold": 0.35,
                           "confirm_first_frame": False, "max_iou_distance": 0.7, "duplicate_iou": 0.7,
                           "lost_size_gate": False, "distinct_appearance": 0.0, "max_age_s": 0.0,
-                          "gate_frame_rate": 0.0, "lost_gate_scale": 1.0, "embedder_int8": False,
+                          "gate_frame_rate": 0.0, "lost_gate_scale": 1.0, "moving_gate_scale": 1.0,
+                          "embedder_int8": False,
                           "embedder": "mobilenet"}
 # Published settings mapped onto our stages (thresholds are per-detector; ours start at the ultralytics ones).
 BYTETRACK_PUB: Dict[str, Any] = {**LANDED, "low_conf_threshold": 0.1, "fuse_score": True, "recovery": False}

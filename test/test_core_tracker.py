@@ -176,6 +176,46 @@ def test_lost_tracks_get_a_wider_gate(lost_scale: float, kept: bool) -> None:
     assert (after == before) is kept
 
 
+def _jump_with_camera_id(shift: int, moving_scale: float) -> Tuple[int, int, float]:
+    """Return the IDs of a thin box before and after a jump of 1.5x the gate's squared distance, and the camera shift.
+
+    The frames show a blocky texture; in the jump's frame the camera pans ``shift`` pixels to the right (the scene
+    moves left), so camera-motion compensation (sparse flow) warps the prediction by -``shift``. The box jumps from
+    there; the track was seen last frame, so only the appearance cascade inside the gate can keep its ID.
+    """
+    rng = np.random.default_rng(5)
+    texture = np.kron(rng.integers(0, 256, (50, 70)), np.ones((10, 10))).astype(np.uint8)  # 500 x 700
+
+    def frame(x0: int) -> np.ndarray:
+        return np.repeat(texture[10:490, x0:x0 + 640, None], 3, axis=2)
+
+    tr = deepsort(Config(n_init=1, box_source="detection", moving_gate_scale=moving_scale, cmc="sparse_flow"))
+    tr.set_frame_period(1 / 25)  # gate_frame_rate leaves 25 fps alone
+    box = np.array([[300.0, 100.0, 320.0, 300.0]], np.float32)  # 20 x 200
+    emb = APPEAR[0][None]
+    for _ in range(6):
+        before = tr.update(Detections(box, np.array([0.9]), np.array([0])), emb, frame(20))[0].track_id
+    t = tr.tracks[0]
+    mean, cov = tr.kf.predict(t.mean[None], t.covariance[None])
+    z = tr.kf.measurement(np.array([[310.0, 100.0, 20.0, 200.0]], np.float32))
+    dx = 10.0 * np.sqrt(1.5 * 9.4877 / float(tr.kf.gating_distance(mean, cov, z)[0, 0]))
+    assert dx > 0.7 * 20
+    moved = box + np.array([dx - shift, 0.0, dx - shift, 0.0], np.float32)
+    after = tr.update(Detections(moved, np.array([0.9]), np.array([0])), emb, frame(20 + shift))
+    return before, after[0].track_id, tr.camera_shift
+
+
+@pytest.mark.parametrize("shift, moving_scale, kept", [
+    (8, 2.0, True),  # the camera moved: the gate doubles
+    (8, 1.0, False),  # off
+    (0, 2.0, False),  # the camera stood still: DeepSORT's gate
+])
+def test_gate_widens_while_the_camera_moves(shift: int, moving_scale: float, kept: bool) -> None:
+    before, after, camera_shift = _jump_with_camera_id(shift, moving_scale)
+    assert camera_shift == pytest.approx(shift, abs=0.5)
+    assert (after == before) is kept
+
+
 def test_gate_scale_follows_the_frame_period() -> None:
     tr = deepsort(Config(gate_frame_rate=20.0))
     for period, scale in ((None, 1.0), (1 / 30, 1.0), (1 / 20, 1.0), (1 / 10, 2.0), (1 / 8, 2.5), (1.0, 4.0)):

@@ -21,7 +21,8 @@ from mot_ros.core.types import Detections
 PLAIN = dict(low_conf_threshold=0.35, cmc="none", association="cascade", appearance_features="bank",
              kalman_state="xyah", nsa_kalman=False, fuse_score=False, recovery=False, confirm_first_frame=False,
              duplicate_iou=1.0, lost_size_gate=False,
-             distinct_appearance=0.0, max_age_s=0.0, gate_frame_rate=0.0, lost_gate_scale=1.0)
+             distinct_appearance=0.0, max_age_s=0.0, gate_frame_rate=0.0, lost_gate_scale=1.0,
+             moving_gate_scale=1.0)
 
 
 def _dets(boxes: Sequence[Sequence[float]], scores: Optional[Sequence[float]] = None) -> Detections:

@@ -106,6 +106,11 @@ class Config:
                                 "constant-velocity filter's growing uncertainty allows. Below gate_frame_rate the "
                                 "larger factor applies. 1 keeps DeepSORT's gate.", group="tracker",
                                 range=(1.0, 100.0))
+    moving_gate_scale: float = _p(2.0, "deepsort with cmc: in a frame where the camera-motion estimate shifts the "
+                                  "image by more than 1 pixel (a panning or shaking camera), every track is gated "
+                                  "with the Kalman gate's chi-square threshold times at least this, since the "
+                                  "estimate's error adds to the prediction's. 1 keeps DeepSORT's gate.",
+                                  group="tracker", range=(1.0, 100.0))
     # modern stages of our deepsort (ByteTrack, BoT-SORT, StrongSORT); all off reproduces deep-sort-realtime
     low_conf_threshold: float = _p(0.1, "Detector floor for the second association (ByteTrack): detections scored in "
                                    "[low_conf_threshold, conf_threshold) may only continue tracks left unmatched "

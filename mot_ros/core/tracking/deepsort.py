@@ -5,15 +5,17 @@ With every modern stage off (``low_conf_threshold == conf_threshold``,
 ``kalman_state: xyah``, ``nsa_kalman``, ``fuse_score``, ``recovery``,
 ``confirm_first_frame`` and ``lost_size_gate`` false, ``duplicate_iou`` 1,
 ``distinct_appearance``, ``max_age_s`` and ``gate_frame_rate`` 0,
-``lost_gate_scale`` 1) it makes deep-sort-realtime's decisions: same IDs,
-matches and boxes (test/test_tracking_parity.py).
+``lost_gate_scale`` and ``moving_gate_scale`` 1) it makes deep-sort-realtime's
+decisions: same IDs, matches and boxes (test/test_tracking_parity.py).
 
 ``max_age`` below is the effective one (:attr:`DeepSortTracker.max_age`):
 ``max_age`` frames, or ``max_age_s`` seconds at the frame period the
 pipeline measured from the stamps, whichever is longer. "The Kalman gate" is
 DeepSORT's 95 % chi-square gate, its threshold multiplied by
-:attr:`DeepSortTracker.gate_scale` below ``gate_frame_rate``, and for tracks
-lost 2 frames or more by at least ``lost_gate_scale``. One frame:
+:attr:`DeepSortTracker.gate_scale` below ``gate_frame_rate``, by at least
+``moving_gate_scale`` in a frame where the camera moved more than
+MOVING_CAMERA_PX, and for tracks lost 2 frames or more by at least
+``lost_gate_scale``. One frame:
 
 1. Kalman prediction of every track (batched).
 2. Camera-motion compensation (``cmc``, BoT-SORT): the frame-to-frame affine
@@ -86,6 +88,9 @@ FULL_VIEW_MAX_COVER = 0.5
 """``lost_size_gate``: a high-score match is a full view only when no other detection covers more than this fraction
 of its box (an occluder's box over it means its box may show only the visible part)."""
 
+MOVING_CAMERA_PX = 1.0
+"""``moving_gate_scale``: the camera-motion estimate's shift (pixels of the full frame) above which the camera moved."""
+
 GATE_SCALE_MAX = 4.0
 """``gate_frame_rate``: the most the chi-square gate's threshold is widened (reached at a quarter of the rate)."""
 
@@ -94,8 +99,8 @@ class DeepSortTracker(TrackerBase):
     """DeepSORT with optional ByteTrack, BoT-SORT and StrongSORT stages (see the module docstring).
 
     Args:
-        config: Uses the tracker group (max_age, max_age_s, gate_frame_rate, lost_gate_scale, n_init,
-            max_cosine_distance, max_iou_distance, nn_budget, gating_only_position, low_conf_threshold, cmc,
+        config: Uses the tracker group (max_age, max_age_s, gate_frame_rate, lost_gate_scale, moving_gate_scale,
+            n_init, max_cosine_distance, max_iou_distance, nn_budget, gating_only_position, low_conf_threshold, cmc,
             cmc_downscale, association, proximity_threshold, appearance_threshold, appearance_features, ema_alpha,
             kalman_state, nsa_kalman, fuse_score, recovery, confirm_first_frame, duplicate_iou, lost_size_gate,
             distinct_appearance), conf_threshold, box_source and publish_coasting.
@@ -113,6 +118,8 @@ class DeepSortTracker(TrackerBase):
         """Matches made by the recovery stage (diagnostics)."""
         self.frames = 0
         """Frames since construction or the last reset."""
+        self.camera_shift = 0.0
+        """Pixels the camera-motion estimate shifted the last frame by (0 with ``cmc: none``)."""
         self._cmc_job: Optional[Tuple[np.ndarray, "Future[None]"]] = None
         """A camera-motion estimate started by :meth:`prefetch`: (its frame, the running job)."""
         self.apply_config(config)
@@ -195,6 +202,7 @@ class DeepSortTracker(TrackerBase):
         self.tracks = []
         self.cmc.reset()
         self.frames = 0
+        self.camera_shift = 0.0
 
     # -- one frame --------------------------------------------------------------
     def update(self, detections: Detections, embeddings: Optional[np.ndarray] = None,
@@ -231,11 +239,13 @@ class DeepSortTracker(TrackerBase):
         else:
             mean, cov = np.zeros((0, 8)), np.zeros((0, 8, 8))
         prefetched = self._join_cmc()
+        self.camera_shift = 0.0
         if self.cmc.enabled:
             if prefetched is not None and prefetched is frame:  # started by prefetch() while the detector ran
                 affine = self.cmc.finish(xyxy[valid])  # every detection, low ones too, is a moving object
             else:
                 affine = self.cmc.apply(frame, xyxy[valid])
+            self.camera_shift = float(np.hypot(affine[0, 2], affine[1, 2]))
             if tracks and not np.array_equal(affine, np.eye(2, 3)):
                 mean, cov = self.kf.warp(mean, cov, affine)
                 viewed = [t for t in tracks if t.full_view is not None] if cfg.lost_size_gate else []
@@ -354,6 +364,8 @@ class DeepSortTracker(TrackerBase):
             cidx = np.asarray(confirmed, np.intp)
             hidx = np.asarray(high, np.intp)
             scale = self.gate_scale
+            if self.camera_shift > MOVING_CAMERA_PX:
+                scale = max(scale, cfg.moving_gate_scale)
             lost_scale = max(scale, cfg.lost_gate_scale)
             scales = np.where(tsu >= 2, lost_scale, scale)
             gate = self.kf.gate(mean[cidx], cov[cidx], z[hidx], cfg.gating_only_position, scales)  # (confirmed, high)

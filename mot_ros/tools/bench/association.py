@@ -16,7 +16,8 @@ from .common import gt_detections, log, summary
 
 STAGES_OFF = dict(cmc="none", association="cascade", appearance_features="bank", kalman_state="xyah",
                   nsa_kalman=False, fuse_score=False, recovery=False, lost_size_gate=False,
-                  distinct_appearance=0.0, max_age_s=0.0, gate_frame_rate=0.0, lost_gate_scale=1.0)
+                  distinct_appearance=0.0, max_age_s=0.0, gate_frame_rate=0.0, lost_gate_scale=1.0,
+                  moving_gate_scale=1.0)
 """Our deepsort's modern stages off (with low_conf_threshold = conf_threshold): deep-sort-realtime's algorithm."""
 
 
