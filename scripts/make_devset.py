@@ -29,7 +29,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Sequence, Tuple
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -102,52 +102,34 @@ RATES = (("TUD-12.5fps", 2, 0), ("TUD-12.5fps-pan", 2, 5), ("TUD-6.25fps", 4, 0)
 check of it."""
 
 
-def make_rates(out: Path, shared: Path) -> int:
-    """Build :data:`RATES` under ``out`` with its own ``devset.json``."""
+def make_tud_set(out: Path, shared: Path, entries: Sequence[Tuple[str, int, float]], what: str) -> int:
+    """Build TUD-Campus versions under ``out`` with their own ``devset.json``.
+
+    ``entries``: (name, frame step, pixels per frame); 0 pixels copies the subsampled sequence unpanned.
+    """
     mot, tool = shared / "data" / "mot", shared / "tools" / "make_pan.py"
     if not (mot / "TUD-Campus").is_dir():
-        sys.stderr.write(f"make_devset: {mot / 'TUD-Campus'} is absent; the frame-rate set needs it\n")
+        sys.stderr.write(f"make_devset: {mot / 'TUD-Campus'} is absent; the {what} set needs it\n")
         return 1
     out.mkdir(parents=True, exist_ok=True)
     real = {"model": str(shared / COCO), "classes": ["person"], "osnet": str(shared / OSNET), "kind": "real"}
     seqs: List[Dict[str, object]] = []
-    for name, step, px in RATES:
-        slow = out / f"_TUD-Campus-step{step}"
-        if not slow.is_dir():
-            subsample(mot / "TUD-Campus", slow, step)
+    for name, step, px in entries:
+        src = mot / "TUD-Campus"
+        if step > 1:
+            src = out / f"_TUD-Campus-step{step}"
+            if not src.is_dir():
+                subsample(mot / "TUD-Campus", src, step)
         d = out / name
         if d.exists():
             shutil.rmtree(d)
         if px:
-            make_pan(tool, slow, d, px)
+            make_pan(tool, src, d, px)
         else:
-            shutil.copytree(slow, d)
+            shutil.copytree(src, d)
         seqs.append({"name": name, "dir": str(d), **real})
     (out / "devset.json").write_text(json.dumps({"sequences": seqs}, indent=1) + "\n")
-    print(f"manifest: {out / 'devset.json'} ({len(seqs)} sequences at other frame rates)")
-    return 0
-
-
-def make_holdout(out: Path, shared: Path) -> int:
-    """Build :data:`HOLDOUT` under ``out`` with its own ``devset.json``."""
-    mot, tool = shared / "data" / "mot", shared / "tools" / "make_pan.py"
-    if not (mot / "TUD-Campus").is_dir():
-        sys.stderr.write(f"make_devset: {mot / 'TUD-Campus'} is absent; the held-out set needs it\n")
-        return 1
-    out.mkdir(parents=True, exist_ok=True)
-    real = {"model": str(shared / COCO), "classes": ["person"], "osnet": str(shared / OSNET), "kind": "real"}
-    slow = out / "_TUD-Campus-8fps"
-    if not slow.is_dir():
-        subsample(mot / "TUD-Campus", slow, 3)
-    seqs: List[Dict[str, object]] = []
-    for name, step, px in HOLDOUT:
-        d = out / name
-        if d.exists():
-            shutil.rmtree(d)
-        make_pan(tool, mot / "TUD-Campus" if step == 1 else slow, d, px)
-        seqs.append({"name": name, "dir": str(d), **real})
-    (out / "devset.json").write_text(json.dumps({"sequences": seqs}, indent=1) + "\n")
-    print(f"manifest: {out / 'devset.json'} ({len(seqs)} held-out sequences)")
+    print(f"manifest: {out / 'devset.json'} ({len(seqs)} {what} sequences)")
     return 0
 
 
@@ -164,10 +146,10 @@ def main(argv: List[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.rates:
         out = Path(args.out) if args.out != ap.get_default("out") else REPO / "out" / "rates"
-        return make_rates(out, Path(args.shared).resolve())
+        return make_tud_set(out, Path(args.shared).resolve(), RATES, "frame-rate")
     if args.holdout:
         out = Path(args.out) if args.out != ap.get_default("out") else REPO / "out" / "holdout"
-        return make_holdout(out, Path(args.shared).resolve())
+        return make_tud_set(out, Path(args.shared).resolve(), HOLDOUT, "held-out")
     out, shared = Path(args.out), Path(args.shared).resolve()
     only = {s for s in args.only.split(",") if s}
     out.mkdir(parents=True, exist_ok=True)
