@@ -116,6 +116,21 @@ def test_a_track_kept_by_max_age_s_takes_its_object_back() -> None:
     assert [o.track_id for o in out] == [first]
 
 
+def _shift_beyond_gate(tr: TrackerBase, box: Tuple[float, float, float, float]) -> float:
+    """Return the sideways shift that puts ``box`` (the only track's last box) at 1.5x the 95 % gate's threshold.
+
+    The squared Mahalanobis distance of the next prediction grows with the square of the shift. The shift exceeds
+    0.7 x the box width, so the shifted box overlaps the old one by IoU < 0.2 and the IoU stage cannot take it.
+    """
+    t = tr.tracks[0]
+    mean, cov = tr.kf.predict(t.mean[None], t.covariance[None])
+    w, h = box[2] - box[0], box[3] - box[1]
+    z = tr.kf.measurement(np.array([[box[0] + 10.0, box[1], w, h]], np.float32))  # 10 px to the right
+    dx = 10.0 * float(np.sqrt(1.5 * 9.4877 / float(tr.kf.gating_distance(mean, cov, z)[0, 0])))
+    assert dx > 0.7 * w
+    return dx
+
+
 def _jump_id(rate: float, period: float) -> Tuple[int, int]:
     """Return the IDs of a thin box before and right after it jumps sideways to 1.5x the gate's squared distance.
 
@@ -127,12 +142,7 @@ def _jump_id(rate: float, period: float) -> Tuple[int, int]:
     box = (100.0, 100.0, 120.0, 300.0)  # 20 x 200
     for _ in range(6):
         before = step(tr, {0: box})[0].track_id
-    t = tr.tracks[0]
-    mean, cov = tr.kf.predict(t.mean[None], t.covariance[None])
-    z = tr.kf.measurement(np.array([[110.0, 100.0, 20.0, 200.0]], np.float32))  # 10 px to the right
-    d2 = float(tr.kf.gating_distance(mean, cov, z)[0, 0])
-    dx = 10.0 * np.sqrt(1.5 * 9.4877 / d2)  # the squared distance grows with the square of the shift
-    assert dx > 0.7 * 20  # IoU below 0.2: the IoU stage cannot take it
+    dx = _shift_beyond_gate(tr, box)
     after = step(tr, {0: (box[0] + dx, box[1], box[2] + dx, box[3])})
     return before, after[0].track_id
 
@@ -161,11 +171,7 @@ def _jump_after_loss_id(lost_scale: float) -> Tuple[int, int]:
     for _ in range(6):
         before = step(tr, {0: box})[0].track_id
     step(tr, {})
-    t = tr.tracks[0]
-    mean, cov = tr.kf.predict(t.mean[None], t.covariance[None])
-    z = tr.kf.measurement(np.array([[110.0, 100.0, 20.0, 200.0]], np.float32))
-    dx = 10.0 * np.sqrt(1.5 * 9.4877 / float(tr.kf.gating_distance(mean, cov, z)[0, 0]))
-    assert dx > 0.7 * 20
+    dx = _shift_beyond_gate(tr, box)
     after = step(tr, {0: (box[0] + dx, box[1], box[2] + dx, box[3])})
     return before, after[0].track_id
 
@@ -195,11 +201,7 @@ def _jump_with_camera_id(shift: int, moving_scale: float) -> Tuple[int, int, flo
     emb = APPEAR[0][None]
     for _ in range(6):
         before = tr.update(Detections(box, np.array([0.9]), np.array([0])), emb, frame(20))[0].track_id
-    t = tr.tracks[0]
-    mean, cov = tr.kf.predict(t.mean[None], t.covariance[None])
-    z = tr.kf.measurement(np.array([[310.0, 100.0, 20.0, 200.0]], np.float32))
-    dx = 10.0 * np.sqrt(1.5 * 9.4877 / float(tr.kf.gating_distance(mean, cov, z)[0, 0]))
-    assert dx > 0.7 * 20
+    dx = _shift_beyond_gate(tr, tuple(box[0].tolist()))
     moved = box + np.array([dx - shift, 0.0, dx - shift, 0.0], np.float32)
     after = tr.update(Detections(moved, np.array([0.9]), np.array([0])), emb, frame(20 + shift))
     return before, after[0].track_id, tr.camera_shift
