@@ -16,14 +16,10 @@ import numpy as np
 
 from mot_ros.core.config import Config
 from mot_ros.core.synthetic import random_scene
-from mot_ros.core.tracking.deepsort import DeepSortTracker
+from mot_ros.core.tracking.deepsort import STAGES_OFF, DeepSortTracker
 from mot_ros.core.types import Detections
 
-OFF = dict(low_conf_threshold=0.35, cmc="none", association="cascade", appearance_features="bank",
-           kalman_state="xyah", nsa_kalman=False, fuse_score=False, recovery=False,
-           confirm_first_frame=False, duplicate_iou=1.0, lost_size_gate=False, distinct_appearance=0.0,
-           max_age_s=0.0, gate_frame_rate=0.0, lost_gate_scale=1.0,
-           moving_gate_scale=1.0)
+OFF = dict(low_conf_threshold=0.35, **STAGES_OFF)
 SETTINGS = {
     "stages off (deep-sort-realtime parity)": OFF,
     "+ recovery": {**OFF, "recovery": True},

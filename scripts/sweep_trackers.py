@@ -47,6 +47,7 @@ import numpy as np  # noqa: E402
 from mot_ros.core.config import FIELD_NAMES, Config, parse_override  # noqa: E402
 from mot_ros.core.evaluation import evaluate_arrays  # noqa: E402
 from mot_ros.core.mot_format import load_rows, read_image, read_seqinfo  # noqa: E402
+from mot_ros.core.tracking.deepsort import STAGES_OFF  # noqa: E402
 from mot_ros.core.types import Detections  # noqa: E402
 
 DEVSET = REPO / "out" / "devset"
@@ -55,15 +56,10 @@ METRICS = ("HOTA", "IDF1", "MOTA", "IDSW")
 
 # Candidate configurations of our deepsort: overrides on the schema defaults. "published" rows start from the
 # papers' settings; the others change one thing at a time from there.
-# Every modern stage off: the landed DeepSORT's decisions (test/test_tracking_parity.py).
-LANDED: Dict[str, Any] = {"tracker": "deepsort", "low_conf_threshold": 0.35, "cmc": "none", "association": "cascade",
-                          "appearance_features": "bank", "kalman_state": "xyah", "nsa_kalman": False,
-                          "fuse_score": False, "recovery": True, "box_source": "kalman", "conf_threshold": 0.35,
-                          "confirm_first_frame": False, "max_iou_distance": 0.7, "duplicate_iou": 0.7,
-                          "lost_size_gate": False, "distinct_appearance": 0.0, "max_age_s": 0.0,
-                          "gate_frame_rate": 0.0, "lost_gate_scale": 1.0, "moving_gate_scale": 1.0,
-                          "embedder_int8": False,
-                          "embedder": "mobilenet"}
+# The landed DeepSORT: every modern stage off (STAGES_OFF) except recovery and duplicate_iou 0.7.
+LANDED: Dict[str, Any] = {"tracker": "deepsort", **STAGES_OFF, "low_conf_threshold": 0.35, "conf_threshold": 0.35,
+                          "recovery": True, "duplicate_iou": 0.7, "box_source": "kalman", "max_iou_distance": 0.7,
+                          "embedder_int8": False, "embedder": "mobilenet"}
 # Published settings mapped onto our stages (thresholds are per-detector; ours start at the ultralytics ones).
 BYTETRACK_PUB: Dict[str, Any] = {**LANDED, "low_conf_threshold": 0.1, "fuse_score": True, "recovery": False}
 BOTSORT_PUB: Dict[str, Any] = {**BYTETRACK_PUB, "cmc": "sparse_flow", "association": "fused",

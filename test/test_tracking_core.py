@@ -11,18 +11,14 @@ from deep_sort_realtime.deep_sort.kalman_filter import KalmanFilter as Reference
 
 from mot_ros.core.config import Config
 from mot_ros.core.tracking.cmc import CameraMotion, auto_downscale, plausible
-from mot_ros.core.tracking.deepsort import DeepSortTracker
+from mot_ros.core.tracking.deepsort import STAGES_OFF, DeepSortTracker
 from mot_ros.core.tracking.kalman import KalmanFilter, ltwh_to_measurement
 from mot_ros.core.tracking.matching import (covered_fraction, fuse_score, fused_cost, iou_distance, iou_matrix,
                                             linear_assignment, min_cost_matching, normalize)
 from mot_ros.core.tracking.track import SampleBank, Track, TrackState
 from mot_ros.core.types import Detections
 
-PLAIN = dict(low_conf_threshold=0.35, cmc="none", association="cascade", appearance_features="bank",
-             kalman_state="xyah", nsa_kalman=False, fuse_score=False, recovery=False, confirm_first_frame=False,
-             duplicate_iou=1.0, lost_size_gate=False,
-             distinct_appearance=0.0, max_age_s=0.0, gate_frame_rate=0.0, lost_gate_scale=1.0,
-             moving_gate_scale=1.0)
+PLAIN = dict(low_conf_threshold=0.35, **STAGES_OFF)
 
 
 def _dets(boxes: Sequence[Sequence[float]], scores: Optional[Sequence[float]] = None) -> Detections:

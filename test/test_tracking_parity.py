@@ -15,14 +15,10 @@ from deep_sort_realtime.deepsort_tracker import DeepSort
 
 from mot_ros.core.config import Config
 from mot_ros.core.synthetic import DetectionRow, churning_detections
-from mot_ros.core.tracking.deepsort import DeepSortTracker
+from mot_ros.core.tracking.deepsort import STAGES_OFF, DeepSortTracker
 from mot_ros.core.types import Detections, TrackedObject
 
-STAGES_OFF = dict(conf_threshold=0.25, low_conf_threshold=0.25, cmc="none", association="cascade",
-                  appearance_features="bank", kalman_state="xyah", nsa_kalman=False, fuse_score=False,
-                  recovery=False, confirm_first_frame=False, duplicate_iou=1.0, lost_size_gate=False,
-                  distinct_appearance=0.0, max_age_s=0.0, gate_frame_rate=0.0, lost_gate_scale=1.0,
-                  moving_gate_scale=1.0)
+PARITY = dict(conf_threshold=0.25, low_conf_threshold=0.25, **STAGES_OFF)
 
 
 def to_inputs(rows: List[DetectionRow]) -> Tuple[Detections, np.ndarray, np.ndarray]:
@@ -85,7 +81,7 @@ def assert_same(ours: List[TrackedObject], ref: List[TrackedObject], frame: int)
     (6, dict(n_init=1, nn_budget=2, publish_coasting=True)),
 ])
 def test_same_decisions_as_deep_sort_realtime(seed: int, kw: dict) -> None:
-    cfg = Config(**{**STAGES_OFF, **kw})
+    cfg = Config(**{**PARITY, **kw})
     ds = DeepSort(max_iou_distance=cfg.max_iou_distance, max_age=cfg.max_age, n_init=cfg.n_init,
                   max_cosine_distance=cfg.max_cosine_distance, nn_budget=cfg.nn_budget or None,
                   gating_only_position=cfg.gating_only_position, embedder=None)
@@ -118,7 +114,7 @@ def test_same_decisions_as_deep_sort_realtime(seed: int, kw: dict) -> None:
 
 def test_ids_keep_counting_like_the_library_across_many_frames() -> None:
     """A long run with heavy churn: the next ID of both trackers stays equal."""
-    cfg = Config(**{**STAGES_OFF, "n_init": 2, "max_age": 10})
+    cfg = Config(**{**PARITY, "n_init": 2, "max_age": 10})
     ds = DeepSort(max_iou_distance=cfg.max_iou_distance, max_age=cfg.max_age, n_init=cfg.n_init,
                   max_cosine_distance=cfg.max_cosine_distance, nn_budget=cfg.nn_budget, embedder=None)
     ours = DeepSortTracker(cfg)
@@ -131,7 +127,7 @@ def test_ids_keep_counting_like_the_library_across_many_frames() -> None:
 
 def test_empty_frames_and_degenerate_boxes() -> None:
     """Empty frames and zero-size boxes (dropped by both) do not break parity; det_index skips the dropped box."""
-    cfg = Config(**STAGES_OFF)
+    cfg = Config(**PARITY)
     ds = DeepSort(max_iou_distance=cfg.max_iou_distance, max_age=cfg.max_age, n_init=cfg.n_init,
                   max_cosine_distance=cfg.max_cosine_distance, nn_budget=cfg.nn_budget, embedder=None)
     ours = DeepSortTracker(cfg)
@@ -143,6 +139,6 @@ def test_empty_frames_and_degenerate_boxes() -> None:
     # a zero-width box first: ours skips it; its det_index points past it
     det = Detections([[5, 5, 5, 50], [100, 100, 140, 200]], [0.9, 0.9], [0, 0])
     emb = np.eye(2, 8, dtype=np.float32)
-    ours2 = DeepSortTracker(Config(**{**STAGES_OFF, "n_init": 1}))
+    ours2 = DeepSortTracker(Config(**{**PARITY, "n_init": 1}))
     out = ours2.update(det, emb)
     assert [o.det_index for o in out] == [1]

@@ -88,6 +88,14 @@ FULL_VIEW_MAX_COVER = 0.5
 """``lost_size_gate``: a high-score match is a full view only when no other detection covers more than this fraction
 of its box (an occluder's box over it means its box may show only the visible part)."""
 
+STAGES_OFF = dict(cmc="none", association="cascade", appearance_features="bank", kalman_state="xyah",
+                  nsa_kalman=False, fuse_score=False, recovery=False, confirm_first_frame=False, duplicate_iou=1.0,
+                  lost_size_gate=False, distinct_appearance=0.0, max_age_s=0.0, gate_frame_rate=0.0,
+                  lost_gate_scale=1.0, moving_gate_scale=1.0)
+"""Every modern stage off. With ``low_conf_threshold`` equal to ``conf_threshold`` as well, our deepsort makes
+deep-sort-realtime's decisions (test/test_tracking_parity.py); the one list the parity test, the benchmarks and the
+sweep share."""
+
 MOVING_CAMERA_PX = 1.0
 """``moving_gate_scale``: the camera-motion estimate's shift (pixels of the full frame) above which the camera moved."""
 

@@ -14,12 +14,6 @@ import numpy as np
 
 from .common import gt_detections, log, summary
 
-STAGES_OFF = dict(cmc="none", association="cascade", appearance_features="bank", kalman_state="xyah",
-                  nsa_kalman=False, fuse_score=False, recovery=False, lost_size_gate=False,
-                  distinct_appearance=0.0, max_age_s=0.0, gate_frame_rate=0.0, lost_gate_scale=1.0,
-                  moving_gate_scale=1.0)
-"""Our deepsort's modern stages off (with low_conf_threshold = conf_threshold): deep-sort-realtime's algorithm."""
-
 
 def bench_association(args: argparse.Namespace) -> Dict[str, Any]:
     """Time association + Kalman at the largest object count, three ways, on the same detections."""
@@ -30,6 +24,7 @@ def bench_association(args: argparse.Namespace) -> Dict[str, Any]:
     from ...core.config import Config
     from ...core.synthetic import random_scene
     from ...core.tracking import make_tracker
+    from ...core.tracking.deepsort import STAGES_OFF
 
     n = max(args.objects)
     w, h = args.sizes[0]
