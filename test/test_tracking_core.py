@@ -190,6 +190,22 @@ def test_track_life_cycle_and_ema() -> None:
     assert tentative.is_deleted
 
 
+def test_track_long_term_average() -> None:
+    """The slow average moves with long_term_alpha and counts only for a track unmatched long enough."""
+    f = _feats(2)
+    t = Track(1, np.zeros(8), np.eye(8), np.ones(4, np.float32), 0.9, 0, 0, f[0], "ema", 0.5, long_term_alpha=0.9)
+    t.matched(np.ones(4, np.float32), 0.9, 0, 0, f[1], n_init=1)
+    np.testing.assert_allclose(t.long_term, normalize((0.9 * f[0] + 0.1 * f[1])[None])[0], rtol=1e-6)
+    near_old = 1.0 - float(t.long_term[0])  # distance from f[0] to the slow average
+    assert near_old < 0.01 and t.appearance_distance(f[:1])[0] == pytest.approx(1 - 1 / np.sqrt(2), rel=1e-6)
+    for _ in range(3):
+        t.predicted()
+    assert t.time_since_update == 3
+    assert t.appearance_distance(f[:1], long_term_after=3)[0] == pytest.approx(1 - 1 / np.sqrt(2), rel=1e-6)
+    assert t.appearance_distance(f[:1], long_term_after=2)[0] == pytest.approx(near_old, abs=1e-6)
+    assert Track(2, np.zeros(8), np.eye(8), np.ones(4, np.float32), 0.9, 0, 0, f[0], "ema").long_term is None
+
+
 # -- camera motion ----------------------------------------------------------------
 def _texture(h: int = 480, w: int = 640, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
@@ -607,3 +623,37 @@ def test_coasting_never_publishes_an_inverted_box() -> None:
     assert all(o.xyxy[2] > o.xyxy[0] and o.xyxy[3] > o.xyxy[1] for o in published), [o.xyxy for o in published]
     assert t.num_tracks == 1
     assert [o.track_id for o in t.update(_dets([[100, 100, 150, 250]], [0.9]), f)] == [1]
+
+
+def _hidden_after_a_changed_look(long_term_alpha: float, gap: int = 12, after: int = 10) -> List[int]:
+    """Return the IDs published for a walker seen again, looking as before, after a long occlusion.
+
+    The walker (look A) goes right at 10 px a frame for 20 frames; for the last 10 before vanishing their box also
+    shows the person passing in front of them (a look mostly B, 0.68 from A: matched by IoU), which pulls the EMA
+    0.33 from A, beyond the 0.2 gate. Hidden for ``gap`` frames, they come back on their path looking like A.
+    """
+    cfg = Config(n_init=2, **{**PLAIN, "appearance_features": "ema", "long_term_alpha": long_term_alpha,
+                              "long_term_after": after})
+    t = DeepSortTracker(cfg)
+    e = np.eye(8, dtype=np.float32)
+    mixed = normalize((e[0] + 3.0 * e[1])[None])[0]
+    box = lambda f: [[100.0 + 10.0 * f, 100.0, 140.0 + 10.0 * f, 200.0]]  # noqa: E731
+    for f in range(30):
+        out = t.update(_dets(box(f)), (e[0] if f < 20 else mixed)[None])
+        assert [o.track_id for o in out] == ([1] if f else [])
+    for f in range(30, 30 + gap):
+        t.update(_dets([]), np.zeros((0, 8), np.float32))
+    out = t.update(_dets(box(30 + gap)), e[:1])
+    return [o.track_id for o in out if o.det_index == 0]
+
+
+def test_long_term_average_keeps_the_id_after_an_occluder_changed_the_recent_look() -> None:
+    """The EMA alone gives a new ID; the slow average still holds the walker's look before the occlusion."""
+    assert _hidden_after_a_changed_look(0.98) == [1]
+    assert _hidden_after_a_changed_look(0.0) != [1]
+
+
+def test_long_term_average_waits_long_term_after_frames() -> None:
+    """A gap shorter than long_term_after leaves the decision to the EMA (crossings are short)."""
+    assert _hidden_after_a_changed_look(0.98, gap=12, after=13) != [1]
+    assert _hidden_after_a_changed_look(0.98, gap=12, after=12) == [1]

@@ -139,6 +139,15 @@ class Config:
                                   group="tracker", choices=("bank", "ema"))
     ema_alpha: float = _p(0.9, "appearance_features=ema: weight of the old average in each update (StrongSORT 0.9).",
                           group="tracker", range=(0.0, 1.0))
+    long_term_alpha: float = _p(0.98, "appearance_features=ema: weight of the old average in a second, slow moving "
+                                "average of each track's features (ours, after HybridSORT's long-term re-ID "
+                                "feature). A track that has gone long_term_after frames or more without a match is "
+                                "compared with a detection by the nearer of its two averages: the EMA holds the "
+                                "last, often partly hidden views before an occlusion, the slow average how the "
+                                "object looked before it. 0 turns it off.", group="tracker", range=(0.0, 0.9999))
+    long_term_after: int = _p(10, "long_term_alpha: frames a track must go without a match before its slow average "
+                              "also counts (shorter gaps are mostly crossings, where the recent look is the better "
+                              "cue).", group="tracker", range=(1, 100000))
     kalman_state: str = _p("xyah", "Kalman box state: xyah (DeepSORT: centre, aspect ratio, height) or xywh "
                            "(BoT-SORT: centre, width, height; follows width changes better).", group="tracker",
                            choices=("xyah", "xywh"))

@@ -4,7 +4,8 @@ With every modern stage off (``low_conf_threshold == conf_threshold``,
 ``cmc: none``, ``association: cascade``, ``appearance_features: bank``,
 ``kalman_state: xyah``, ``nsa_kalman``, ``fuse_score``, ``recovery``,
 ``confirm_first_frame`` and ``lost_size_gate`` false, ``duplicate_iou`` 1,
-``distinct_appearance``, ``max_age_s`` and ``gate_frame_rate`` 0,
+``distinct_appearance``, ``max_age_s``, ``gate_frame_rate`` and
+``long_term_alpha`` 0,
 ``lost_gate_scale`` and ``moving_gate_scale`` 1) it makes deep-sort-realtime's
 decisions: same IDs, matches and boxes (test/test_tracking_parity.py).
 
@@ -38,6 +39,13 @@ MOVING_CAMERA_PX, and for tracks lost 2 frames or more by at least
    a track lost for 2 frames or more may also take a detection outside its
    gate, near its prediction, whose appearance is close and unambiguous
    (every other track and detection more than twice as far).
+   ``long_term_alpha`` (ours, after HybridSORT's long-term re-ID feature):
+   with the EMA, each track also keeps a slow average of its features; a
+   track that has gone ``long_term_after`` frames or more without a match is
+   as close to a
+   detection as the nearer of its two averages, in every appearance test
+   above. The EMA holds the last, often partly hidden views before an
+   occlusion; the slow average, how the object looked before it.
    ``fuse_score`` (ByteTrack) multiplies the IoU similarity by the score.
 4. ``recovery``: confirmed tracks lost for 2..``max_age`` frames take back a
    detection that overlaps their prediction, if only a tentative track or
@@ -91,7 +99,7 @@ of its box (an occluder's box over it means its box may show only the visible pa
 STAGES_OFF = dict(cmc="none", association="cascade", appearance_features="bank", kalman_state="xyah",
                   nsa_kalman=False, fuse_score=False, recovery=False, confirm_first_frame=False, duplicate_iou=1.0,
                   lost_size_gate=False, distinct_appearance=0.0, max_age_s=0.0, gate_frame_rate=0.0,
-                  lost_gate_scale=1.0, moving_gate_scale=1.0)
+                  lost_gate_scale=1.0, moving_gate_scale=1.0, long_term_alpha=0.0)
 """Every modern stage off. With ``low_conf_threshold`` equal to ``conf_threshold`` as well, our deepsort makes
 deep-sort-realtime's decisions (test/test_tracking_parity.py); the one list the parity test, the benchmarks and the
 sweep share."""
@@ -111,7 +119,8 @@ class DeepSortTracker(TrackerBase):
             n_init, max_cosine_distance, max_iou_distance, nn_budget, gating_only_position, low_conf_threshold, cmc,
             cmc_downscale, association, proximity_threshold, appearance_threshold, appearance_features, ema_alpha,
             kalman_state, nsa_kalman, fuse_score, recovery, confirm_first_frame, duplicate_iou, lost_size_gate,
-            distinct_appearance), conf_threshold, box_source and publish_coasting.
+            distinct_appearance, long_term_alpha, long_term_after), conf_threshold, box_source and
+            publish_coasting.
         first_id: The first track ID.
     """
 
@@ -142,6 +151,12 @@ class DeepSortTracker(TrackerBase):
         return cfg.max_age
 
     @property
+    def long_term_after(self) -> int:
+        """``long_term_after`` when the slow average is kept (``ema`` with ``long_term_alpha`` > 0), else 0 (off)."""
+        c = self.config
+        return c.long_term_after if c.appearance_features == "ema" and c.long_term_alpha > 0 else 0
+
+    @property
     def gate_scale(self) -> float:
         """Factor on the Kalman gate's threshold: ``gate_frame_rate`` x the frame period, within [1, GATE_SCALE_MAX].
 
@@ -163,7 +178,9 @@ class DeepSortTracker(TrackerBase):
         self.kf = KalmanFilter(config.kalman_state, config.nsa_kalman)
         self.cmc.configure(config.cmc, config.cmc_downscale)
         for t in self.tracks:
-            t.ema_alpha = config.ema_alpha
+            t.ema_alpha, t.long_term_alpha = config.ema_alpha, config.long_term_alpha
+            if config.long_term_alpha <= 0:
+                t.long_term = None  # not kept up to date while off
             if not config.lost_size_gate:
                 t.full_view = None  # not kept up to date while off
 
@@ -294,7 +311,7 @@ class DeepSortTracker(TrackerBase):
                 tracks.append(Track(
                     self.ids.new(), new_mean[j], new_cov[j], ltwh[d].copy(), float(scores[d]), int(classes[d]),
                     int(d), feats[d].copy() if feats is not None else None, cfg.appearance_features,
-                    cfg.ema_alpha))
+                    cfg.ema_alpha, cfg.long_term_alpha))
         self.tracks = tracks = [t for t in tracks if not t.is_deleted]
         for t in tracks:
             if t.is_confirmed:
@@ -381,6 +398,7 @@ class DeepSortTracker(TrackerBase):
                 self._gate_full_view(mean, cov, z, cidx, hidx, gate, lost_scale)
             if cfg.distinct_appearance > 0 and feats is not None:
                 self._gate_distinct_appearance(mean, z, cidx, hidx, gate, feats)
+            after = self.long_term_after
             col_of = {d: j for j, d in enumerate(high)}
             for level in sorted(set(tsu[(tsu >= 1) & (tsu <= self.max_age)].tolist())):
                 if not unmatched_dets:
@@ -396,7 +414,7 @@ class DeepSortTracker(TrackerBase):
                     starts = np.flatnonzero(np.r_[True, r_idx[1:] != r_idx[:-1]])
                     for a, b in zip(starts.tolist(), starts[1:].tolist() + [len(r_idx)]):
                         r, cc = int(r_idx[a]), c_idx[a:b]
-                        cost[r, cc] = tracks[level_tracks[r]].appearance_distance(feats[dets[cc]])
+                        cost[r, cc] = tracks[level_tracks[r]].appearance_distance(feats[dets[cc]], after)
                 m, _, unmatched_dets = min_cost_matching(cost, threshold, level_tracks, unmatched_dets)
                 matches_a += m
         matched_a = {k for k, _ in matches_a}
@@ -468,7 +486,8 @@ class DeepSortTracker(TrackerBase):
         near = (dist <= box[:, 3:4] * np.sqrt(tsu[rows])[:, None]) & ~gate[rows]
         if not near.any():
             return
-        app = np.stack([tracks[k].appearance_distance(feats[hidx]) for k in cidx.tolist()])  # (confirmed, high)
+        app = np.stack([tracks[k].appearance_distance(feats[hidx], self.long_term_after)
+                        for k in cidx.tolist()])  # (confirmed, high)
         for i, j in zip(*np.nonzero(near)):
             r = int(rows[i])
             d = app[r, j]
@@ -495,7 +514,8 @@ class DeepSortTracker(TrackerBase):
             s = scores[left] if cfg.fuse_score else None
             if feats is not None and cfg.appearance_threshold > 0:
                 fl = feats[left]
-                emb = np.stack([tracks[k].appearance_distance(fl) for k in confirmed]).astype(np.float64)
+                emb = np.stack([tracks[k].appearance_distance(fl, self.long_term_after)
+                                for k in confirmed]).astype(np.float64)
                 cost = fused_cost(iou_d, emb, cfg.proximity_threshold, cfg.appearance_threshold, s)
             else:
                 cost = fuse_score(iou_d, s) if s is not None else iou_d

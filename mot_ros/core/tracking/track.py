@@ -15,7 +15,10 @@ Appearance is kept one of two ways:
   which ages out older samples under the budget). The distance to a detection
   is the smallest cosine distance to any sample.
 * ``ema`` (StrongSORT): one exponential moving average of the matched
-  features, ``alpha * ema + (1 - alpha) * feature``, renormalised.
+  features, ``alpha * ema + (1 - alpha) * feature``, renormalised. With
+  ``long_term_alpha`` above 0 a second, slower average is kept the same way
+  (after HybridSORT's long-term re-ID feature); a track lost long enough is
+  compared by the smaller of the two distances (:meth:`Track.appearance_distance`).
 """
 from __future__ import annotations
 
@@ -121,15 +124,16 @@ class Track:
         feature: Its unit appearance vector, or None.
         appearance: ``bank`` or ``ema``.
         ema_alpha: Weight of the old EMA feature.
+        long_term_alpha: Weight of the old feature in the slow average (``ema`` only); 0 keeps none.
     """
 
     __slots__ = ("track_id", "mean", "covariance", "state", "hits", "age", "time_since_update", "fresh",
                  "det_ltwh", "det_index", "score", "class_id", "pending", "bank", "ema", "appearance", "ema_alpha",
-                 "full_view", "full_view_frame")
+                 "long_term", "long_term_alpha", "full_view", "full_view_frame")
 
     def __init__(self, track_id: int, mean: np.ndarray, covariance: np.ndarray, ltwh: np.ndarray, score: float,
                  class_id: int, det_index: int, feature: Optional[np.ndarray], appearance: str = "bank",
-                 ema_alpha: float = 0.9) -> None:
+                 ema_alpha: float = 0.9, long_term_alpha: float = 0.0) -> None:
         self.track_id = track_id
         self.mean, self.covariance = mean, covariance
         self.state = TrackState.TENTATIVE
@@ -147,6 +151,9 @@ class Track:
         self.pending: List[np.ndarray] = []
         self.bank: Optional[SampleBank] = None
         self.ema: Optional[np.ndarray] = None
+        self.long_term_alpha = long_term_alpha
+        self.long_term: Optional[np.ndarray] = None
+        """The slow average (``ema`` with ``long_term_alpha`` > 0), else None."""
         if feature is not None:
             self._add_feature(feature)
 
@@ -210,12 +217,9 @@ class Track:
     # -- appearance ---------------------------------------------------------------
     def _add_feature(self, feature: np.ndarray) -> None:
         if self.appearance == "ema":
-            if self.ema is None:
-                self.ema = feature.astype(np.float32, copy=True)
-            else:
-                e = self.ema_alpha * self.ema + (1.0 - self.ema_alpha) * feature
-                n = float(np.linalg.norm(e))
-                self.ema = (e / n if n > 0 else e).astype(np.float32)
+            self.ema = _moving_average(self.ema, feature, self.ema_alpha)
+            if self.long_term_alpha > 0:
+                self.long_term = _moving_average(self.long_term, feature, self.long_term_alpha)
         else:
             self.pending.append(feature)
 
@@ -229,12 +233,28 @@ class Track:
             self.bank.append(f, budget)
         self.pending = [self.pending[-1]]
 
-    def appearance_distance(self, features: np.ndarray) -> np.ndarray:
-        """Cosine distance (M,) from this track's appearance to unit rows ``features`` (M, D); 1 when unknown."""
+    def appearance_distance(self, features: np.ndarray, long_term_after: int = 0) -> np.ndarray:
+        """Cosine distance (M,) from this track's appearance to unit rows ``features`` (M, D); 1 when unknown.
+
+        With ``long_term_after`` > 0, a track that has gone that many frames or more without a match is as
+        close as the nearer of its EMA and its slow average (``long_term_alpha``).
+        """
         if self.appearance == "ema":
             if self.ema is None:
                 return np.ones(len(features), np.float32)
-            return 1.0 - features @ self.ema
+            d = 1.0 - features @ self.ema
+            if 0 < long_term_after < self.time_since_update and self.long_term is not None:
+                d = np.minimum(d, 1.0 - features @ self.long_term)
+            return d
         if self.bank is None:
             return np.ones(len(features), np.float32)
         return self.bank.nearest(features)
+
+
+def _moving_average(old: Optional[np.ndarray], feature: np.ndarray, alpha: float) -> np.ndarray:
+    """``alpha * old + (1 - alpha) * feature``, renormalised (float32); the feature itself when ``old`` is None."""
+    if old is None:
+        return feature.astype(np.float32, copy=True)
+    e = alpha * old + (1.0 - alpha) * feature
+    n = float(np.linalg.norm(e))
+    return (e / n if n > 0 else e).astype(np.float32)
