@@ -144,7 +144,8 @@ class Config:
                                 "feature). A track that has gone long_term_after frames or more without a match is "
                                 "compared with a detection by the nearer of its two averages: the EMA holds the "
                                 "last, often partly hidden views before an occlusion, the slow average how the "
-                                "object looked before it. 0 turns it off.", group="tracker", range=(0.0, 0.9999))
+                                "object looked before it. 0 turns it off; 1 keeps the first look.", group="tracker",
+                                range=(0.0, 1.0))
     long_term_after: int = _p(10, "long_term_alpha: frames a track must go without a match before its slow average "
                               "also counts (shorter gaps are mostly crossings, where the recent look is the better "
                               "cue).", group="tracker", range=(1, 100000))
