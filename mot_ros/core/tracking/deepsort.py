@@ -42,10 +42,9 @@ MOVING_CAMERA_PX, and for tracks lost 2 frames or more by at least
    ``long_term_alpha`` (ours, after HybridSORT's long-term re-ID feature):
    with the EMA, each track also keeps a slow average of its features; a
    track that has gone ``long_term_after`` frames or more without a match is
-   as close to a
-   detection as the nearer of its two averages, in every appearance test
-   above. The EMA holds the last, often partly hidden views before an
-   occlusion; the slow average, how the object looked before it.
+   as close to a detection as the nearer of its two averages, in every
+   appearance test above. The EMA holds the last, often partly hidden views
+   before an occlusion; the slow average, how the object looked before it.
    ``fuse_score`` (ByteTrack) multiplies the IoU similarity by the score.
 4. ``recovery``: confirmed tracks lost for 2..``max_age`` frames take back a
    detection that overlaps their prediction, if only a tentative track or
