@@ -177,7 +177,15 @@ def main(argv: List[str] | None = None) -> int:
                     help="seconds per sequence (the square layout's 7 fps sequences run 3x as long)")
     ap.add_argument("--layout", choices=("room", "square"), default="room",
                     help="room: comp1/comp2 (stop 16); square: sq3/sq4, small people seen from above, 2 x 6")
+    ap.add_argument("--seeds", default="",
+                    help="comma-separated path seeds (default 1,2 for room, 3,4 for square); other seeds build "
+                         "fresh check sequences named comp<seed> / sq<seed>")
     args = ap.parse_args(argv)
+    try:
+        seeds = [int(x) for x in args.seeds.split(",") if x.strip()]
+    except ValueError:
+        ap.error(f"--seeds: expected comma-separated integers, got {args.seeds!r}")
+    seeds = seeds or ([3, 4] if args.layout == "square" else [1, 2])
     shared, out = Path(args.shared).resolve(), Path(args.out)
     if not (shared / VIDEO).is_file():
         sys.stderr.write(f"make_composites: {shared / VIDEO} is absent\n")
@@ -189,7 +197,7 @@ def main(argv: List[str] | None = None) -> int:
     tool = shared / "tools" / "make_pan.py"
     seqs: List[Dict[str, object]] = []
     if args.layout == "square":
-        for seed in (3, 4):
+        for seed in seeds:
             base = f"sq{seed}"
             names = (base, f"{base}-7fps", f"{base}-pan", f"{base}-7fps-pan")
             for name in names:
@@ -205,7 +213,7 @@ def main(argv: List[str] | None = None) -> int:
         (out / "devset.json").write_text(json.dumps({"sequences": seqs}, indent=1) + "\n")
         print(f"manifest: {out / 'devset.json'} ({len(seqs)} sequences)")
         return 0
-    for seed in (1, 2):
+    for seed in seeds:
         base = f"comp{seed}"
         for name in (base, f"{base}-8fps", f"{base}-pan", f"{base}-8fps-pan"):
             if (out / name).exists():
