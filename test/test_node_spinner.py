@@ -5,13 +5,14 @@ A callback's exception is never swallowed, and stop() never leaves a node's call
 from __future__ import annotations
 
 import threading
+import time
 from typing import List
 
 import pytest
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 
-from mot_ros.ros.spinning import BackgroundSpinner
+from mot_ros.ros.spinning import BUSY_WAIT_PAUSE_SEC, BackgroundSpinner
 
 from conftest import wait_for
 
@@ -114,3 +115,14 @@ def test_a_node_spun_by_one_spinner_after_another_keeps_its_callbacks(ros: None)
             assert alive, f"spinner {cycle}: the node's callbacks no longer run (its callback group stayed taken)"
     finally:
         node.destroy_node()
+
+
+def test_a_wait_loop_that_does_not_block_pauses(ros: None) -> None:
+    """The wait loop's condition, asked again at once, sleeps: a non-blocking loop cannot starve other threads."""
+    spinner = BackgroundSpinner()
+    spinner.stop()
+    assert spinner._wait_done() is True  # halted; the first ask after a while does not pause
+    t0 = time.monotonic()
+    for _ in range(20):
+        spinner._wait_done()
+    assert time.monotonic() - t0 >= 19 * BUSY_WAIT_PAUSE_SEC

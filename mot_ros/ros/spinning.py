@@ -18,6 +18,7 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import threading
+import time
 from typing import List, Optional
 
 from rclpy.exceptions import InvalidHandle
@@ -35,6 +36,11 @@ WAIT_SET_FUNCTIONS = frozenset({"wait_for_ready_callbacks", "_wait_for_ready_cal
 """Executor functions that build the wait set (no user callback runs inside them)."""
 DEFAULT_THREADS = 4
 """Callback threads of a spinner made without an executor, or with a MultiThreadedExecutor."""
+BUSY_WAIT_PAUSE_SEC = 0.001
+"""The executor's wait loop asks its condition once per pass. Asked again within this long, the loop is not blocking
+(a guard condition retriggered while its callback group is busy, or an entity destroyed mid-wait): the spin thread
+then sleeps this long, so that it neither burns a core nor starves the other Python threads of the GIL (a test's
+``Popen.wait`` was seen starved for 10 minutes)."""
 STOP_TIMEOUT_SEC = 10.0
 """Longest wait in :meth:`BackgroundSpinner.stop` for the spin thread, and then for the dispatched callbacks."""
 
@@ -84,6 +90,7 @@ class BackgroundSpinner:
         self._error: Optional[BaseException] = None
         self._error_lock = threading.Lock()
         self._races = 0
+        self._last_check = 0.0  # monotonic time of the wait loop's last condition check
         self._halt = threading.Event()  # set by stop() or by a callback's exception: the spin loop ends
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._spin, daemon=True)
@@ -103,7 +110,7 @@ class BackgroundSpinner:
         while not self._halt.is_set():
             try:
                 # the same arguments every time, so that rclpy keeps its generator of ready callbacks
-                handler, _, _ = self.executor.wait_for_ready_callbacks(None, None, self._halt.is_set)
+                handler, _, _ = self.executor.wait_for_ready_callbacks(None, None, self._wait_done)
             except (ConditionReachedException, TimeoutException):
                 continue  # stop() or a callback's error set _halt: the loop condition ends it
             except (ShutdownException, ExternalShutdownException):
@@ -122,6 +129,15 @@ class BackgroundSpinner:
                 with self._dispatched_lock:
                     self._dispatched = [f for f in self._dispatched if not f.done()]
                     self._dispatched.append(self._pool.submit(self._run, handler))
+
+    def _wait_done(self) -> bool:
+        """Tell the executor's wait loop to end (halted); pause first when it comes back at once (busy looping)."""
+        now = time.monotonic()
+        if now - self._last_check < BUSY_WAIT_PAUSE_SEC:
+            time.sleep(BUSY_WAIT_PAUSE_SEC)
+            now = time.monotonic()
+        self._last_check = now
+        return self._halt.is_set()
 
     def _run(self, handler: Task) -> None:
         """Run one ready callback (rclpy's task: claims the callback group, takes the data, calls, releases)."""
