@@ -485,8 +485,8 @@ class DeepSortTracker(TrackerBase):
         near = (dist <= box[:, 3:4] * np.sqrt(tsu[rows])[:, None]) & ~gate[rows]
         if not near.any():
             return
-        app = np.stack([tracks[k].appearance_distance(feats[hidx], self.long_term_after)
-                        for k in cidx.tolist()])  # (confirmed, high)
+        after = self.long_term_after
+        app = np.stack([tracks[k].appearance_distance(feats[hidx], after) for k in cidx.tolist()])  # (confirmed, high)
         for i, j in zip(*np.nonzero(near)):
             r = int(rows[i])
             d = app[r, j]
@@ -513,8 +513,8 @@ class DeepSortTracker(TrackerBase):
             s = scores[left] if cfg.fuse_score else None
             if feats is not None and cfg.appearance_threshold > 0:
                 fl = feats[left]
-                emb = np.stack([tracks[k].appearance_distance(fl, self.long_term_after)
-                                for k in confirmed]).astype(np.float64)
+                after = self.long_term_after
+                emb = np.stack([tracks[k].appearance_distance(fl, after) for k in confirmed]).astype(np.float64)
                 cost = fused_cost(iou_d, emb, cfg.proximity_threshold, cfg.appearance_threshold, s)
             else:
                 cost = fuse_score(iou_d, s) if s is not None else iou_d
