@@ -657,3 +657,53 @@ def test_long_term_average_waits_long_term_after_frames() -> None:
     """A gap shorter than long_term_after leaves the decision to the EMA (crossings are short)."""
     assert _hidden_after_a_changed_look(0.98, gap=12, after=13) != [1]
     assert _hidden_after_a_changed_look(0.98, gap=12, after=12) == [1]
+
+
+def _stopped_while_hidden(last_seen_gate: bool, other: str = "distinct", gap: int = 6, cmc: str = "none",
+                          pan: int = 0) -> List[int]:
+    """Return the IDs published for a walker seen again where they vanished, having stopped while hidden.
+
+    The walker (100 px tall) goes right at 20 px a frame for 8 frames, is hidden for ``gap`` frames and stands
+    where they vanished; the track's prediction went on to the right, past its Kalman gate. Somebody else stands
+    still far away all along; ``other``: how much they look like the walker (distinct or close). With ``cmc`` on,
+    the frames are a textured world and the camera moves ``pan`` px right during the gap (the image follows).
+    """
+    world = _texture(600, 1100, seed=3)
+    t = DeepSortTracker(Config(n_init=2, **{**PLAIN, "last_seen_gate": last_seen_gate, "cmc": cmc}))
+    e = np.eye(8, dtype=np.float32)
+    walker, seen_again = e[0], normalize((e[0] + 0.2 * e[3])[None])[0]  # cosine distance 0.02 between the two
+    look = {"distinct": e[1], "close": normalize((e[0] + 0.05 * e[4])[None])[0]}[other]
+    cam_x = 200
+
+    def update(walker_x: Optional[float], feature: np.ndarray) -> List[int]:
+        still = [500.0 - cam_x + 200, 300.0, 540.0 - cam_x + 200, 400.0]
+        boxes = ([] if walker_x is None else [[walker_x - cam_x + 200, 100.0, walker_x - cam_x + 240, 200.0]])
+        img = world[60:540, cam_x:cam_x + 640].copy() if cmc != "none" else None
+        out = t.update(_dets(boxes + [still]), np.stack(([feature] if boxes else []) + [look]), img)
+        return [o.track_id for o in out if o.det_index == 0 and boxes]
+
+    for f in range(8):
+        update(100.0 + 20.0 * f, walker)
+    for g in range(gap):
+        cam_x += pan if g == 0 else 0
+        update(None, walker)
+    return update(240.0, seen_again)
+
+
+def test_last_seen_gate_keeps_the_id_of_a_walker_who_stopped_while_hidden() -> None:
+    """The prediction went on; the gate around where the track was last seen still matches the close look."""
+    for gap in (2, 6, 12):
+        assert _stopped_while_hidden(True, gap=gap) == [1], gap
+        assert _stopped_while_hidden(False, gap=gap) != [1], gap  # DeepSORT's gate alone: a new (tentative) track
+
+
+def test_last_seen_gate_refuses_an_ambiguous_look() -> None:
+    """Somebody else looking almost the same (within 1.25x the distance) keeps the gate closed."""
+    assert _stopped_while_hidden(True, other="close") != [1]
+
+
+def test_last_seen_gate_follows_the_camera() -> None:
+    """Where the track was last seen is warped by camera motion: a 100 px pan during the gap keeps the ID."""
+    for gap in (2, 6):
+        assert _stopped_while_hidden(True, cmc="sparse_flow", pan=100, gap=gap) == [1], gap
+        assert _stopped_while_hidden(False, cmc="sparse_flow", pan=100, gap=gap) != [1], gap

@@ -180,6 +180,13 @@ class Config:
                                     "more than twice as far in appearance). It keeps the ID of a person who turned "
                                     "while hidden, at low frame rates. 0 turns it off.", group="tracker",
                                     range=(0.0, 1.0))
+    last_seen_gate: bool = _p(True, "Where a lost track was last seen (ours, after OC-SORT's observation-centric "
+                              "recovery): after the IoU stage, a confirmed track lost for 2 frames or more may take a "
+                              "high-score detection nobody took inside the Kalman gate around where it was last "
+                              "seen, at rest, when their appearance distance is within max_cosine_distance and the "
+                              "pair is unambiguous (every other confirmed track and every other detection left is "
+                              "more than 1.25 times as far). It keeps the ID of a person who stopped or turned back "
+                              "while hidden, whom the prediction passed by (association=cascade).", group="tracker")
     embedder: str = _p("histogram", "Appearance embedder: histogram (colour histograms of four horizontal stripes "
                        "of the box's middle, almost free; on real people it tells identities apart better than "
                        "mobilenet, docs/tracking.md; on a monochrome camera it tells people apart by brightness "

