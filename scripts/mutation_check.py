@@ -221,6 +221,11 @@ MUTANTS: Tuple[Mutant, ...] = (
            "looks as close", (Edit("mot_ros/core/tracking/deepsort.py", r"LAST_SEEN_RATIO = 1\.25",
                                    "LAST_SEEN_RATIO = 0.0  # MUTANT"),),
            ("test/test_tracking_core.py::test_last_seen_gate_refuses_an_ambiguous_look",), "issue 8"),
+    Mutant("last_seen_without_full_view", "a lost track is looked for where it was last matched only, not where its "
+           "last full view was", (Edit("mot_ros/core/tracking/deepsort.py",
+                                       r"if viewed:\n            ks = \[lost\[i\] for i in viewed\]",
+                                       "if False:  # MUTANT\n            ks = [lost[i] for i in viewed]"),),
+           ("test/test_tracking_core.py::test_last_seen_gate_also_looks_where_the_last_full_view_was",), "issue 8"),
     Mutant("last_seen_not_warped", "where a lost track was last seen ignores camera motion",
            (Edit("mot_ros/core/tracking/deepsort.py", r"t\.last_seen = view", "pass  # MUTANT"),),
            ("test/test_tracking_core.py::test_last_seen_gate_follows_the_camera",), "issue 8"),

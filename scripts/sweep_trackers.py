@@ -30,6 +30,7 @@ detector keeps persons only and ``embedder=osnet`` rows use the OSNet ONNX.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import subprocess
@@ -293,13 +294,20 @@ def load_results(devset: Path) -> Dict[str, Dict[str, Dict[str, float]]]:
 
 
 def save_row(devset: Path, name: str, row: Dict[str, Any]) -> None:
-    """Merge one row into ``sweep.json`` (re-read first, so that concurrent sweeps do not drop each other's rows)."""
+    """Merge one row into ``sweep.json``.
+
+    The read, merge and write happen under an exclusive lock on ``sweep.lock``, and the file is replaced through a
+    temporary file of this process: concurrent sweeps on one set neither drop each other's rows nor interleave their
+    writes.
+    """
     path = devset / "sweep.json"
-    results = json.loads(path.read_text()) if path.is_file() else {}
-    results[name] = row
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
-    tmp.replace(path)
+    with open(devset / "sweep.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        results = json.loads(path.read_text()) if path.is_file() else {}
+        results[name] = row
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
+        tmp.replace(path)
 
 
 def named_config(name: str) -> Dict[str, Any]:

@@ -707,3 +707,37 @@ def test_last_seen_gate_follows_the_camera() -> None:
     for gap in (2, 6):
         assert _stopped_while_hidden(True, cmc="sparse_flow", pan=100, gap=gap) == [1], gap
         assert _stopped_while_hidden(False, cmc="sparse_flow", pan=100, gap=gap) != [1], gap
+
+
+def _stopped_behind_somebody(last_seen_gate: bool, lost_size_gate: bool = True, gap: int = 5) -> List[int]:
+    """Return the IDs published for a walker seen whole again where they stopped behind somebody.
+
+    The walker (150 px tall) goes right at 8 px a frame for 8 frames, stops, and is seen for 5 frames only as
+    shrinking low-score boxes (their legs hidden), then not at all for ``gap`` frames, then whole again where they
+    stopped. The partial boxes shrank the track, so neither its prediction nor its last match is near the whole box;
+    its last full view, moved on at its velocity (``lost_size_gate``), has gone on to the right.
+    """
+    t = DeepSortTracker(Config(n_init=2, conf_threshold=0.6, **{
+        **PLAIN, "low_conf_threshold": 0.1, "lost_size_gate": lost_size_gate, "last_seen_gate": last_seen_gate}))
+    f = _feats(1)
+    for i in range(8):
+        x = 100.0 + 8.0 * i
+        t.update(_dets([[x, 100.0, x + 50.0, 250.0]], [0.9]), f)
+    for h in (130.0, 110.0, 90.0, 70.0, 55.0):
+        t.update(_dets([[156.0, 100.0, 206.0, 100.0 + h]], [0.3]), f)
+    for _ in range(gap):
+        t.update(_dets([]), f[:0])
+    out = t.update(_dets([[156.0, 100.0, 206.0, 250.0]], [0.9]), f)
+    return [o.track_id for o in out]
+
+
+def test_last_seen_gate_also_looks_where_the_last_full_view_was() -> None:
+    """A walker who stopped while being hidden is back in full where their last full view was: the same ID.
+
+    Without the last full view (``lost_size_gate`` off) only the shrunk last match is left, and it is too far in
+    size until the covariance has grown for several frames.
+    """
+    for gap in (2, 3, 5):
+        assert _stopped_behind_somebody(True, gap=gap) == [1], gap
+        assert _stopped_behind_somebody(False, gap=gap) != [1], gap
+        assert _stopped_behind_somebody(True, lost_size_gate=False, gap=gap) != [1], gap

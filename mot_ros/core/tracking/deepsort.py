@@ -49,7 +49,8 @@ MOVING_CAMERA_PX, and for tracks lost 2 frames or more by at least
    ``last_seen_gate`` (ours, after OC-SORT's observation-centric recovery):
    after the cascade's IoU stage, a confirmed track lost for 2 frames or
    more may take a high detection nobody took inside the Kalman gate around
-   where it was last seen, at rest, at appearance distance within
+   where it was last seen, at rest (its last match, or its last full view
+   with ``lost_size_gate``), at appearance distance within
    ``max_cosine_distance``, when the pair is unambiguous (every other
    confirmed track and every other detection left more than LAST_SEEN_RATIO
    times as far). Its prediction went on at the old velocity; the person
@@ -465,8 +466,10 @@ class DeepSortTracker(TrackerBase):
                    unmatched: List[int], dets: List[int], scale: float) -> Tuple[List[Match], List[int]]:
         """Match lost confirmed tracks to detections left over inside the gate around where they were last seen.
 
-        The gate is the Kalman gate of the last seen state (not predicted on), under the current covariance
-        and the gate's threshold times ``scale``; a pair costs its appearance distance, at most
+        The gate is the Kalman gate of the last seen state (not predicted on), or of the last full view (kept by
+        ``lost_size_gate``; not moved on), under the current covariance and the gate's threshold times ``scale``.
+        Partial boxes of a person being hidden shrink the track before it is lost; the person, back in full where
+        they stopped, is where the last full view was. A pair costs its appearance distance, at most
         ``max_cosine_distance``, and needs every other confirmed track and every other detection in ``dets`` more
         than LAST_SEEN_RATIO times as far. Returns the matches and the detections still left.
         """
@@ -478,6 +481,11 @@ class DeepSortTracker(TrackerBase):
         views = np.stack([tracks[k].last_seen for k in lost])  # not predicted on: the object at rest
         didx = np.asarray(dets, np.intp)
         gate = self.kf.gate(views, cov[lost], z[didx], self.config.gating_only_position, scale)  # (lost, dets)
+        viewed = [i for i, k in enumerate(lost) if tracks[k].full_view is not None]  # only with lost_size_gate
+        if viewed:
+            ks = [lost[i] for i in viewed]
+            views = np.stack([tracks[k].full_view for k in ks])  # the last full view, not moved on either
+            gate[viewed] |= self.kf.gate(views, cov[ks], z[didx], self.config.gating_only_position, scale)
         if not gate.any():
             return [], dets
         after = self.long_term_after
