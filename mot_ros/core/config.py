@@ -183,7 +183,8 @@ class Config:
     last_seen_gate: bool = _p(True, "Where a lost track was last seen (ours, after OC-SORT's observation-centric "
                               "recovery): after the IoU stage, a confirmed track lost for 2 frames or more may take a "
                               "high-score detection nobody took inside the Kalman gate around where it was last "
-                              "seen, at rest, when their appearance distance is within max_cosine_distance and the "
+                              "seen, at rest (its last match, or its last full view with lost_size_gate), when "
+                              "their appearance distance is within max_cosine_distance and the "
                               "pair is unambiguous (every other confirmed track and every other detection left is "
                               "more than 1.25 times as far). It keeps the ID of a person who stopped or turned back "
                               "while hidden, whom the prediction passed by (association=cascade).", group="tracker")
