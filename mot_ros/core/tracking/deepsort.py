@@ -494,11 +494,8 @@ class DeepSortTracker(TrackerBase):
         cost = np.full(gate.shape, INFTY_COST)
         for i, j in zip(*np.nonzero(gate)):
             r = row_of[lost[i]]
-            d = app[r, j]
-            others_t, others_d = np.delete(app[:, j], r), np.delete(app[r], j)
-            if (others_t.size == 0 or others_t.min() > LAST_SEEN_RATIO * d) and \
-                    (others_d.size == 0 or others_d.min() > LAST_SEEN_RATIO * d):
-                cost[i, j] = d
+            if _unambiguous(app, r, j, LAST_SEEN_RATIO):
+                cost[i, j] = app[r, j]
         matches, _, left = min_cost_matching(cost, self.config.max_cosine_distance, lost, dets)
         return matches, left
 
@@ -562,13 +559,9 @@ class DeepSortTracker(TrackerBase):
         app = np.stack([tracks[k].appearance_distance(feats[hidx], after) for k in cidx.tolist()])  # (confirmed, high)
         for i, j in zip(*np.nonzero(near)):
             r = int(rows[i])
-            d = app[r, j]
-            if d > limit:
+            if app[r, j] > limit:
                 continue
-            others_t = np.delete(app[:, j], r)
-            others_d = np.delete(app[r], j)
-            if (others_t.size == 0 or others_t.min() > DISTINCT_RATIO * d) and \
-                    (others_d.size == 0 or others_d.min() > DISTINCT_RATIO * d):  # strict: two exact matches tie
+            if _unambiguous(app, r, j, DISTINCT_RATIO):
                 gate[r, j] = True
 
     def _fused(self, mean: np.ndarray, ltwh: np.ndarray, scores: np.ndarray, feats: Optional[np.ndarray],
@@ -665,3 +658,14 @@ class DeepSortTracker(TrackerBase):
                 matched=matched, age=t.age, time_since_update=t.time_since_update,
                 det_index=t.det_index if matched else -1))
         return out
+
+
+def _unambiguous(app: np.ndarray, r: int, j: int, ratio: float) -> bool:
+    """Tell whether the pair (``r``, ``j``) of the appearance distances ``app`` (tracks x detections) is unambiguous.
+
+    It is when every other track and every other detection is more than ``ratio`` times as far (strict: two exact
+    matches tie).
+    """
+    limit = ratio * app[r, j]
+    others_t, others_d = np.delete(app[:, j], r), np.delete(app[r], j)
+    return bool((others_t.size == 0 or others_t.min() > limit) and (others_d.size == 0 or others_d.min() > limit))
